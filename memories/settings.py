@@ -1,0 +1,37 @@
+"""Named settings of the app layer, each with how its value was chosen.
+
+Recognition thresholds live in `recognition/settings.py`, graph thresholds in `graph/settings.py`;
+this module holds what the app itself decides: where the library lives, ingest limits, moments.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# --- the library -----------------------------------------------------------------------------
+LIBRARY_ENV = "MEMORIES_LIBRARY"
+# XDG-style default so a user who never passes --library still gets one stable place.
+DEFAULT_LIBRARY = Path(os.environ.get("XDG_DATA_HOME", str(Path.home() / ".local" / "share"))) / "memories"
+DATABASE_NAME = "library.sqlite3"
+
+# --- ingest ----------------------------------------------------------------------------------
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".tif", ".tiff"}
+)
+# Pillow's own bomb guard trips at ~179 Mpx; we refuse earlier: no phone or DSLR photo is over
+# 120 Mpx, and a 30000x30000 PNG (900 Mpx) must be rejected before any pixel is decoded.
+MAX_IMAGE_PIXELS = 120_000_000
+# Assets are committed in batches so that a killed run loses at most one batch of work while
+# a full run does not pay one fsync per photo (WAL makes each commit cheap; 64 measured fine).
+COMMIT_BATCH = 64
+THUMBNAIL_SIZE = 320
+
+# --- moments ---------------------------------------------------------------------------------
+# A new moment starts when the gap to the previous photo exceeds MOMENT_MAX_GAP_S, or when the
+# camera jumped more than MOMENT_MAX_JUMP_KM between consecutive geotagged photos, and a moment
+# never spans more than MOMENT_MAX_SPAN_S. Apple's Photos groups by "a few hours" and place;
+# on the samples a 3 h gap separates every made-up outing while keeping a party together.
+MOMENT_MAX_GAP_S = 3 * 3600.0
+MOMENT_MAX_JUMP_KM = 25.0
+MOMENT_MAX_SPAN_S = 24 * 3600.0

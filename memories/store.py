@@ -1,0 +1,272 @@
+"""The library: one folder holding a SQLite database and derived files.
+
+Layout of a library folder::
+
+    library.sqlite3     assets, moments, places, observations, clusters, people, feedback
+    thumbs/             face and photo thumbnails (derived, rebuilt on demand)
+    models/             converted models (derived, rebuilt when missing)
+    renders/            rendered memories (MP4, poster, JSON)
+    graph.json          the knowledge graph as node-link JSON (derived)
+
+What a re-run recomputes (observations' cluster and person assignment, clusters, moments) is kept
+apart from what only the user writes: `people.name`/`people.hidden` and the `feedback_*` tables.
+Re-clustering reads the feedback tables and never deletes a person a user has touched.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from memories import settings
+
+# Each entry migrates the schema from version i to i+1. Never edit a released entry: append.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE assets (
+        id            INTEGER PRIMARY KEY,
+        content_hash  TEXT NOT NULL UNIQUE,     -- sha256 of the file bytes: identity of a photo
+        path          TEXT NOT NULL,            -- where it was last seen
+        file_size     INTEGER NOT NULL,
+        format        TEXT,
+        width         INTEGER,                  -- after EXIF orientation
+        height        INTEGER,
+        orientation   INTEGER,
+        taken_at      TEXT,                     -- ISO 8601, with offset when known
+        taken_ts      REAL,                     -- UTC epoch seconds
+        time_source   TEXT NOT NULL,            -- exif | xmp | file
+        latitude      REAL,
+        longitude     REAL,
+        camera        TEXT,
+        moment_id     INTEGER REFERENCES moments(id) ON DELETE SET NULL,
+        hidden        INTEGER NOT NULL DEFAULT 0,
+        recognised    INTEGER NOT NULL DEFAULT 0,  -- 1 once faces are detected and stored
+        indexed_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    CREATE INDEX assets_taken ON assets(taken_ts);
+    CREATE INDEX assets_moment ON assets(moment_id);
+
+    -- Every path an asset was seen at, with the stat used to skip unchanged files cheaply.
+    CREATE TABLE asset_paths (
+        path       TEXT PRIMARY KEY,
+        asset_id   INTEGER NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+        file_size  INTEGER NOT NULL,
+        file_mtime REAL NOT NULL
+    );
+    CREATE INDEX asset_paths_asset ON asset_paths(asset_id);
+
+    CREATE TABLE moments (
+        id          INTEGER PRIMARY KEY,
+        start_ts    REAL NOT NULL,
+        end_ts      REAL NOT NULL,
+        start_at    TEXT NOT NULL,
+        end_at      TEXT NOT NULL,
+        latitude    REAL,
+        longitude   REAL,
+        asset_count INTEGER NOT NULL,
+        place_id    INTEGER REFERENCES places(id) ON DELETE SET NULL
+    );
+
+    CREATE TABLE places (
+        id        INTEGER PRIMARY KEY,
+        name      TEXT NOT NULL,
+        city      TEXT,
+        region    TEXT,
+        country   TEXT,
+        latitude  REAL,
+        longitude REAL,
+        is_home   INTEGER NOT NULL DEFAULT 0
+    );
+
+    -- A face (and the upper body paired with it) seen in one asset.
+    CREATE TABLE observations (
+        id               INTEGER PRIMARY KEY,
+        asset_id         INTEGER NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+        source           TEXT NOT NULL DEFAULT 'detector',   -- detector | xmp
+        face_x REAL, face_y REAL, face_w REAL, face_h REAL,  -- original pixels, oriented
+        landmarks        BLOB,                               -- float32 (5, 2)
+        detector_score   REAL,
+        body_x REAL, body_y REAL, body_w REAL, body_h REAL,
+        face_embedding   BLOB,                               -- float32, L2-normalised
+        body_embedding   BLOB,                               -- float32, L2-normalised
+        quality          REAL,
+        is_clear         INTEGER NOT NULL DEFAULT 1,
+        xmp_name         TEXT,                               -- name from an MWG region
+        cluster_id       INTEGER,                            -- recomputed by `cluster`
+        person_id        INTEGER REFERENCES people(id) ON DELETE SET NULL,  -- recomputed
+        assign_score     REAL
+    );
+    CREATE INDEX observations_asset ON observations(asset_id);
+    CREATE INDEX observations_person ON observations(person_id);
+
+    CREATE TABLE people (
+        id                 INTEGER PRIMARY KEY,
+        name               TEXT,                 -- user's
+        hidden             INTEGER NOT NULL DEFAULT 0,  -- user's
+        key_observation_id INTEGER REFERENCES observations(id) ON DELETE SET NULL,
+        merged_into        INTEGER REFERENCES people(id),
+        created_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+
+    -- User feedback: only the user writes these; every re-cluster obeys them.
+    CREATE TABLE feedback_confirmations (
+        observation_id INTEGER PRIMARY KEY REFERENCES observations(id) ON DELETE CASCADE,
+        person_id      INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    CREATE TABLE feedback_rejections (
+        observation_id INTEGER NOT NULL REFERENCES observations(id) ON DELETE CASCADE,
+        person_id      INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        PRIMARY KEY (observation_id, person_id)
+    );
+    CREATE TABLE feedback_merges (
+        from_person_id INTEGER NOT NULL REFERENCES people(id),
+        into_person_id INTEGER NOT NULL REFERENCES people(id),
+        created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        PRIMARY KEY (from_person_id, into_person_id)
+    );
+
+    CREATE TABLE renders (
+        id         INTEGER PRIMARY KEY,
+        theme      TEXT NOT NULL,
+        key        TEXT NOT NULL UNIQUE,   -- theme + selection: which memory this is
+        signature  TEXT NOT NULL,          -- hash of the plan: re-render only when it changes
+        path       TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def resolve_library(path: Path | str | None) -> Path:
+    """The library folder: the argument, else $MEMORIES_LIBRARY, else the default."""
+    import os
+
+    if path:
+        return Path(path).expanduser().resolve()
+    env = os.environ.get(settings.LIBRARY_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    return settings.DEFAULT_LIBRARY
+
+
+def connect(database: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(database, timeout=30.0, isolation_level=None)
+    connection.row_factory = sqlite3.Row
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA foreign_keys=ON")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    return connection
+
+
+def migrate(connection: sqlite3.Connection) -> int:
+    """Bring the schema to SCHEMA_VERSION; returns the version found before."""
+    found = int(connection.execute("PRAGMA user_version").fetchone()[0])
+    if found > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"library schema version {found} is newer than this program ({SCHEMA_VERSION}); upgrade memories"
+        )
+    for version in range(found, SCHEMA_VERSION):
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _split_sql(MIGRATIONS[version]):
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version={version + 1}")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+    return found
+
+
+def _split_sql(script: str) -> list[str]:
+    """Statements of a migration script, so they can run inside one explicit transaction."""
+    statements, buffer = [], ""
+    for line in script.splitlines():
+        code = line.split("--", 1)[0]
+        buffer += code + "\n"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
+
+
+class Library:
+    """An open library folder. Use as a context manager or call close()."""
+
+    def __init__(self, root: Path | str | None = None, *, create: bool = True) -> None:
+        self.root = resolve_library(root)
+        if not self.root.exists():
+            if not create:
+                raise FileNotFoundError(f"{self.root}: no library here (run `memories index` first)")
+            self.root.mkdir(parents=True)
+        self.database_path = self.root / settings.DATABASE_NAME
+        if not create and not self.database_path.exists():
+            raise FileNotFoundError(f"{self.root}: no library here (run `memories index` first)")
+        self.db = connect(self.database_path)
+        migrate(self.db)
+
+    # derived folders
+    @property
+    def thumbs_dir(self) -> Path:
+        return self._subdir("thumbs")
+
+    @property
+    def models_dir(self) -> Path:
+        return self._subdir("models")
+
+    @property
+    def renders_dir(self) -> Path:
+        return self._subdir("renders")
+
+    @property
+    def graph_path(self) -> Path:
+        return self.root / "graph.json"
+
+    def _subdir(self, name: str) -> Path:
+        path = self.root / name
+        path.mkdir(exist_ok=True)
+        return path
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (a kill leaves the last commit)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def to_blob(array: np.ndarray | None) -> bytes | None:
+    if array is None:
+        return None
+    return np.ascontiguousarray(array, dtype=np.float32).tobytes()
+
+
+def from_blob(blob: bytes | None, shape: tuple[int, ...] | None = None) -> np.ndarray | None:
+    if blob is None:
+        return None
+    array = np.frombuffer(blob, dtype=np.float32)
+    return array.reshape(shape) if shape else array

@@ -1,0 +1,189 @@
+"""Ingest: metadata, incremental runs, moved files, bad input, kill-and-resume, no network."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from memories.ingest import index
+from memories.store import Library
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples" / "photos"
+CLI = [sys.executable, "-m", "memories"]
+
+
+def _photo(path: Path, colour: tuple[int, int, int] = (200, 80, 40), size: tuple[int, int] = (64, 48)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, colour).save(path)
+    return path
+
+
+def _assets(library: Path) -> set[tuple[str, str]]:
+    with sqlite3.connect(library / "library.sqlite3") as db:
+        return {(h, p) for h, p in db.execute("SELECT content_hash, path FROM assets")}
+
+
+def _png_header_only(path: Path, width: int, height: int) -> None:
+    """A valid PNG signature + IHDR claiming width x height, with a tiny IDAT: a decompression bomb."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
+
+
+def test_samples_index_with_metadata_and_moments(tmp_path: Path) -> None:
+    with Library(tmp_path / "lib") as library:
+        summary = index(library, [SAMPLES], recognise=False, progress=False)
+        assert summary.new == sum(1 for _ in SAMPLES.rglob("*.jpg"))
+        assert not summary.skipped
+        rows = library.db.execute("SELECT path, taken_at, time_source, latitude FROM assets").fetchall()
+        by_name = {Path(r["path"]).name: r for r in rows}
+        # sidecar `img1.jpg.xmp`, sidecar `img5.xmp`, and EXIF written into img14.jpg
+        assert by_name["img1.jpg"]["taken_at"] == "2019-04-21T10:30:00+02:00"
+        assert by_name["img1.jpg"]["time_source"] == "xmp"
+        assert by_name["img5.jpg"]["taken_at"] == "2020-08-14T11:00:00+01:00"
+        assert by_name["img14.jpg"]["time_source"] == "exif"
+        assert by_name["img14.jpg"]["latitude"] == pytest.approx(48.1351, abs=1e-3)
+        assert by_name["img54.jpg"]["latitude"] is None
+        moment_count = library.db.execute("SELECT COUNT(*) FROM moments").fetchone()[0]
+        assert moment_count == 13  # one per made-up outing; see samples/build_samples.py
+        names = {r[0] for r in library.db.execute("SELECT xmp_name FROM observations WHERE xmp_name IS NOT NULL")}
+        assert names == {"Ana", "Bea"}
+
+
+def test_second_run_does_no_work_and_moves_keep_identity(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    first, second = _photo(photos / "a.jpg", (1, 2, 3)), _photo(photos / "sub" / "b.jpg", (4, 5, 6))
+    with Library(tmp_path / "lib") as library:
+        assert index(library, [photos], recognise=False).new == 2
+        again = index(library, [photos], recognise=False)
+        assert (again.new, again.unchanged) == (0, 2)
+        ids_before = dict(library.db.execute("SELECT content_hash, id FROM assets").fetchall())
+        first.rename(photos / "renamed.jpg")
+        moved = index(library, [photos], recognise=False)
+        assert (moved.new, moved.moved) == (0, 1)
+        assert dict(library.db.execute("SELECT content_hash, id FROM assets").fetchall()) == ids_before
+        Image.new("RGB", (64, 48), (9, 9, 9)).save(second)  # an edit: new content, new asset
+        assert index(library, [photos], recognise=False).new == 1
+
+
+def test_bad_input_is_reported_and_skipped(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    good = _photo(photos / "good.jpg")
+    (photos / "empty.jpg").write_bytes(b"")
+    truncated = photos / "truncated.jpg"
+    truncated.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
+    (photos / "notes.jpg").write_text("this is not a photo\n")
+    _png_header_only(photos / "bomb.png", 30000, 30000)
+    (photos / "gone.jpg").symlink_to(photos / "does-not-exist.jpg")  # unreadable even for root
+    (photos / "loop").mkdir()
+    (photos / "loop" / "back").symlink_to(photos)  # a folder loop
+    (photos / "self.jpg").symlink_to(photos / "self.jpg")  # a symlink loop on a file
+    odd_name = os.fsencode(photos) + b"/caf\xe9.jpg"  # Latin-1 bytes: not UTF-8
+    with open(odd_name, "wb") as handle:
+        handle.write(good.read_bytes())
+    if os.geteuid() != 0:
+        locked = _photo(photos / "locked.jpg", (7, 7, 7))
+        locked.chmod(0)
+    result = subprocess.run(
+        [*CLI, "index", str(photos), str(tmp_path / "missing-folder"), "--library", str(tmp_path / "lib"), "--json"],
+        capture_output=True,
+        text=True,
+        errors="replace",
+    )
+    assert result.returncode == 2, result.stderr  # the missing root folder
+    summary = json.loads(result.stdout)
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    expected = {
+        "empty.jpg": "empty file",
+        "truncated.jpg": "truncated",
+        "notes.jpg": "not an image",
+        "bomb.png": "too large",
+        "gone.jpg": "unreadable",
+        "self.jpg": "unreadable",
+        "caf\\xe9.jpg": "not valid UTF-8",
+        "missing-folder": "no such folder",
+        "loop/back": "symlink loop",
+    }
+    for name, reason in expected.items():
+        matching = [line for line in errors if name in line]
+        assert len(matching) == 1, (name, errors)
+        assert reason in matching[0], (name, matching[0])
+    assert summary["new"] == 1  # good.jpg; the loop did not index it twice
+    assert summary["skipped"] == 7 + (1 if os.geteuid() != 0 else 0)
+    assert summary["missing_roots"]
+
+
+def test_killed_run_resumes_to_the_same_library(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    shutil.copytree(SAMPLES, photos)
+    clean = tmp_path / "clean"
+    subprocess.run([*CLI, "index", str(photos), "-L", str(clean), "--no-faces"], check=True, capture_output=True)
+    expected = _assets(clean)
+    rng = random.Random(7)
+    for attempt in range(3):
+        library = tmp_path / f"killed{attempt}"
+        for _ in range(2):
+            process = subprocess.Popen(
+                [*CLI, "index", str(photos), "-L", str(library), "--no-faces"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(rng.uniform(0.8, 2.5))
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        subprocess.run([*CLI, "index", str(photos), "-L", str(library), "--no-faces"], check=True, capture_output=True)
+        assert _assets(library) == expected
+        with sqlite3.connect(library / "library.sqlite3") as db:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            duplicates = db.execute("SELECT COUNT(*) - COUNT(DISTINCT asset_id) FROM observations WHERE source='xmp'")
+            assert duplicates.fetchone()[0] == 0
+
+
+def test_index_runs_with_the_network_blocked(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(
+        "import socket\n"
+        "def _refuse(*a, **k):\n"
+        "    raise RuntimeError('network access attempted')\n"
+        "_connect = socket.socket.connect\n"
+        "def _guarded(self, address):\n"
+        "    if self.family in (socket.AF_INET, socket.AF_INET6):\n"
+        "        _refuse()\n"
+        "    return _connect(self, address)\n"
+        "socket.socket.connect = _guarded\n"
+        "socket.create_connection = _refuse\n"
+        "socket.getaddrinfo = _refuse\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    photos = tmp_path / "photos"
+    shutil.copytree(SAMPLES / "2019", photos)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import socket; socket.getaddrinfo('localhost', 80)"], env=env, capture_output=True
+    )
+    assert probe.returncode != 0  # the blocker is active in child processes
+    result = subprocess.run(
+        [*CLI, "index", str(photos), "-L", str(tmp_path / "lib"), "--json"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["new"] == 9
+    assert "network access attempted" not in result.stderr
