@@ -121,3 +121,107 @@ def summary(library: LibraryOption = None, as_json: JsonOption = False) -> None:
 
 def main() -> None:  # pragma: no cover
     app()
+
+
+# --- people ---------------------------------------------------------------------------------
+def _person_action(action: Any, *args: Any) -> Any:
+    from memories.people import PersonNotFound
+
+    try:
+        return action(*args)
+    except (PersonNotFound, LookupError, ValueError) as error:
+        _fail(str(error).strip("'\""))
+
+
+@app.command()
+def people(
+    library: LibraryOption = None,
+    hidden: Annotated[bool, typer.Option("--hidden", help="Include hidden people.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The People album: id, name, photo count, face count, key face."""
+    from memories.people import list_people
+
+    rows = [p.as_dict() for p in list_people(_open(library), include_hidden=hidden)]
+    _emit(rows, as_json, table(rows, ["id", "label", "photos", "faces", "hidden", "key_face"]))
+
+
+@app.command()
+def name(
+    person: Annotated[str, typer.Argument(help="Person id (7) or current name.")],
+    new_name: Annotated[str, typer.Argument(metavar="NAME", help="The name to give.")],
+    library: LibraryOption = None,
+) -> None:
+    """Name a person. The name survives every re-cluster."""
+    from memories.people import name_person
+
+    person_id = _person_action(name_person, _open(library), person, new_name)
+    print(f"person {person_id} is now {' '.join(new_name.split())!r}")
+
+
+@app.command()
+def merge(
+    person: Annotated[str, typer.Argument(help="The person to keep (id or name).")],
+    other: Annotated[str, typer.Argument(help="The person merged into them (id or name).")],
+    library: LibraryOption = None,
+) -> None:
+    """Merge two people into one (the first keeps its id). Re-clustering never splits them again."""
+    from memories.people import merge_people
+
+    kept = _person_action(merge_people, _open(library), person, other)
+    print(f"merged {other} into person {kept}")
+
+
+@app.command()
+def reject(
+    face_id: Annotated[int, typer.Argument(help="Face id (see `memories faces PERSON`).")],
+    from_person: Annotated[
+        str | None, typer.Option("--from", help="The person it is not (default: its current person).")
+    ] = None,
+    library: LibraryOption = None,
+) -> None:
+    """Say a face is not this person. It never comes back to them."""
+    from memories.people import reject_face
+
+    person_id = _person_action(reject_face, _open(library), face_id, from_person)
+    print(f"face {face_id} is not person {person_id}")
+
+
+@app.command()
+def confirm(
+    face_id: Annotated[int, typer.Argument(help="Face id.")],
+    person: Annotated[str | None, typer.Option("--person", help="Who it is (default: its current person).")] = None,
+    library: LibraryOption = None,
+) -> None:
+    """Confirm a face: it anchors its person in every re-cluster."""
+    from memories.people import confirm_face
+
+    person_id = _person_action(confirm_face, _open(library), face_id, person)
+    print(f"face {face_id} confirmed as person {person_id}")
+
+
+@app.command()
+def hide(
+    person: Annotated[str, typer.Argument(help="Person id or name.")],
+    unhide: Annotated[bool, typer.Option("--unhide", help="Show the person again.")] = False,
+    library: LibraryOption = None,
+) -> None:
+    """Hide a person from the People album, search and memories (or show them again)."""
+    from memories.people import hide_person
+
+    person_id = _person_action(hide_person, _open(library), person, not unhide)
+    print(f"person {person_id} {'shown' if unhide else 'hidden'}")
+
+
+@app.command()
+def faces(
+    person: Annotated[str, typer.Argument(help="Person id or name.")],
+    library: LibraryOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A person's faces: face id, photo, date, confirmed."""
+    from memories.people import faces_of, resolve_person
+
+    lib = _open(library)
+    rows = faces_of(lib, _person_action(resolve_person, lib, person))
+    _emit(rows, as_json, table(rows, ["id", "asset_id", "taken_at", "confirmed", "quality", "path"]))

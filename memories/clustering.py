@@ -1,0 +1,281 @@
+"""`memories cluster`: the overnight pass, from the store to people and back, obeying the user.
+
+Steps:
+1. XMP names become people and confirmed faces (`apply_xmp_names`).
+2. Load every clear face with its embeddings, photo and moment; turn the user's feedback into
+   constraints: confirmed faces are anchors of their person, a rejection is a cannot-link
+   between the face and that person's anchors (or, lacking anchors, their current faces), two
+   faces of one photo are cannot-linked.
+3. Cluster (recognition layer: pass 1 per moment, pass 2 across moments).
+4. Map clusters to people: a cluster holding anchors of P is P; else the person most of its
+   faces belonged to before (so ids, names and merges carry over); else a new person if the
+   gallery accepts the cluster; else its faces stay unassigned.
+5. Per-face overrides: a rejected face never lands on that person; a confirmed face always
+   lands on its person; two faces of one photo never share a person (the farther one leaves).
+6. People left with no faces and nothing the user gave them are removed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from memories.people import canonical
+from memories.store import Library, from_blob
+
+
+@dataclass
+class ClusterSummary:
+    faces: int
+    clusters: int
+    people: int
+    new_people: int
+    unassigned: int
+    seconds: float
+
+    def line(self) -> str:
+        return (
+            f"clustered {self.faces} faces into {self.clusters} clusters: {self.people} people "
+            f"({self.new_people} new), {self.unassigned} faces unassigned, {self.seconds:.1f} s"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class FaceTable:
+    """Clear faces as arrays, rows aligned."""
+
+    ids: np.ndarray
+    asset_ids: np.ndarray
+    moment_ids: np.ndarray
+    face: np.ndarray
+    body: np.ndarray | None
+    quality: np.ndarray
+    previous_person: np.ndarray  # -1 when none
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def load_faces(library: Library, where: str = "") -> FaceTable:
+    rows = library.db.execute(
+        "SELECT o.id, o.asset_id, COALESCE(a.moment_id, -1) AS moment_id, o.face_embedding, o.body_embedding, "
+        "COALESCE(o.quality, 1.0) AS quality, COALESCE(o.person_id, -1) AS person_id "
+        "FROM observations o JOIN assets a ON a.id = o.asset_id "
+        "WHERE o.source = 'detector' AND o.is_clear = 1 AND o.face_embedding IS NOT NULL " + where + " ORDER BY o.id"
+    ).fetchall()
+    face = np.array([from_blob(r["face_embedding"]) for r in rows], dtype=np.float32).reshape(len(rows), -1)
+    bodies = [from_blob(r["body_embedding"]) for r in rows]
+    body = None
+    if rows and all(b is not None for b in bodies):
+        body = np.stack(bodies).astype(np.float32)  # type: ignore[arg-type]
+    return FaceTable(
+        ids=np.array([r["id"] for r in rows], dtype=np.int64),
+        asset_ids=np.array([r["asset_id"] for r in rows], dtype=np.int64),
+        moment_ids=np.array([r["moment_id"] for r in rows], dtype=np.int64),
+        face=face,
+        body=body,
+        quality=np.array([r["quality"] for r in rows], dtype=np.float32),
+        previous_person=np.array([r["person_id"] for r in rows], dtype=np.int64),
+    )
+
+
+def apply_xmp_names(library: Library) -> int:
+    """Faces named in XMP sidecars become confirmed faces of the person with that name."""
+    rows = library.db.execute(
+        "SELECT o.id, o.xmp_name FROM observations o "
+        "LEFT JOIN feedback_confirmations c ON c.observation_id = o.id "
+        "LEFT JOIN feedback_rejections r ON r.observation_id = o.id "
+        "WHERE o.source = 'detector' AND o.xmp_name IS NOT NULL AND c.observation_id IS NULL "
+        "AND r.observation_id IS NULL"
+    ).fetchall()
+    with library.transaction() as db:
+        for row in rows:
+            person = db.execute(
+                "SELECT id FROM people WHERE name = ? COLLATE NOCASE AND merged_into IS NULL ORDER BY id",
+                (row["xmp_name"],),
+            ).fetchone()
+            person_id = int(person[0]) if person else int(
+                db.execute("INSERT INTO people (name) VALUES (?)", (row["xmp_name"],)).lastrowid or 0
+            )
+            db.execute(
+                "INSERT INTO feedback_confirmations (observation_id, person_id) VALUES (?, ?)", (row["id"], person_id)
+            )
+            db.execute("UPDATE observations SET person_id = ? WHERE id = ?", (person_id, row["id"]))
+    return len(rows)
+
+
+def feedback(library: Library) -> tuple[dict[int, int], set[tuple[int, int]]]:
+    """(face id -> confirmed person, {(face id, rejected person)}), people resolved through merges."""
+    db = library.db
+    confirmed = {int(o): canonical(db, int(p)) for o, p in db.execute("SELECT * FROM feedback_confirmations")}
+    rejected = {
+        (int(o), canonical(db, int(p)))
+        for o, p in db.execute("SELECT observation_id, person_id FROM feedback_rejections")
+    }
+    return confirmed, rejected
+
+
+def build_constraints(table: FaceTable, confirmed: dict[int, int], rejected: set[tuple[int, int]]) -> Any:
+    from recognition.cluster.constraints import Constraints
+
+    row_of = {int(face_id): i for i, face_id in enumerate(table.ids)}
+    anchors = np.full(len(table), -1, dtype=np.int64)
+    members_of: dict[int, list[int]] = defaultdict(list)
+    for face_id, person in confirmed.items():
+        if face_id in row_of:
+            anchors[row_of[face_id]] = person
+            members_of[person].append(row_of[face_id])
+    current: dict[int, list[int]] = defaultdict(list)
+    for i, person in enumerate(table.previous_person):
+        if person >= 0:
+            current[int(person)].append(i)
+    cannot: list[tuple[int, int]] = []
+    for face_id, person in rejected:
+        if face_id not in row_of:
+            continue
+        others = members_of.get(person) or current.get(person, [])[:50]
+        cannot.extend((row_of[face_id], j) for j in others if j != row_of[face_id])
+    return Constraints.build(
+        len(table), photo_ids=table.asset_ids, cannot_link=np.array(cannot, dtype=np.int64).reshape(-1, 2),
+        anchors=anchors,
+    )
+
+
+def recluster(library: Library) -> ClusterSummary:
+    from recognition.cluster import cluster_people
+
+    started = time.monotonic()
+    apply_xmp_names(library)
+    table = load_faces(library)
+    confirmed, rejected = feedback(library)
+    people_before = {int(r[0]) for r in library.db.execute("SELECT id FROM people WHERE merged_into IS NULL")}
+    if len(table):
+        constraints = build_constraints(table, confirmed, rejected)
+        result = cluster_people(table.face, body=table.body, moment_ids=table.moment_ids, constraints=constraints)
+        labels, accepted = result.labels, result.is_person
+    else:
+        labels, accepted = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    person_of_row = map_clusters_to_people(library, table, labels, accepted, confirmed)
+    person_of_row = enforce_feedback(table, person_of_row, confirmed, rejected)
+    write_assignments(library, table, labels, person_of_row)
+    people_after = {int(r[0]) for r in library.db.execute("SELECT id FROM people WHERE merged_into IS NULL")}
+    return ClusterSummary(
+        faces=len(table),
+        clusters=int(len(set(labels[labels >= 0].tolist()))) if len(labels) else 0,
+        people=len({p for p in person_of_row if p >= 0}),
+        new_people=len(people_after - people_before),
+        unassigned=int(np.sum(person_of_row < 0)),
+        seconds=time.monotonic() - started,
+    )
+
+
+def map_clusters_to_people(
+    library: Library, table: FaceTable, labels: np.ndarray, accepted: np.ndarray, confirmed: dict[int, int]
+) -> np.ndarray:
+    """Person id per row (-1 unassigned). New people are inserted here."""
+    db = library.db
+    person_of_row = np.full(len(table), -1, dtype=np.int64)
+    alive = {int(r[0]) for r in db.execute("SELECT id FROM people WHERE merged_into IS NULL")}
+    previous = np.array([canonical(db, int(p)) if p >= 0 else -1 for p in table.previous_person], dtype=np.int64)
+    rows_of: dict[int, list[int]] = defaultdict(list)
+    for i, label in enumerate(labels):
+        if label >= 0:
+            rows_of[int(label)].append(i)
+    with library.transaction() as tx:
+        for label, rows in sorted(rows_of.items()):
+            anchored = Counter(confirmed[int(table.ids[i])] for i in rows if int(table.ids[i]) in confirmed)
+            before = Counter(int(previous[i]) for i in rows if previous[i] >= 0 and previous[i] in alive)
+            if anchored:
+                person = anchored.most_common(1)[0][0]
+            elif before and before.most_common(1)[0][1] * 2 >= len(rows):
+                # Most of the cluster was this person: keep the id (and name, merges) it had.
+                person = before.most_common(1)[0][0]
+            elif accepted[label] if label < len(accepted) else False:
+                person = int(tx.execute("INSERT INTO people DEFAULT VALUES").lastrowid or 0)
+                alive.add(person)
+            else:
+                continue
+            person_of_row[rows] = person
+    return person_of_row
+
+
+def enforce_feedback(
+    table: FaceTable, person_of_row: np.ndarray, confirmed: dict[int, int], rejected: set[tuple[int, int]]
+) -> np.ndarray:
+    person_of_row = person_of_row.copy()
+    for i, face_id in enumerate(table.ids.tolist()):
+        if face_id in confirmed:
+            person_of_row[i] = confirmed[face_id]
+        elif (face_id, int(person_of_row[i])) in rejected:
+            person_of_row[i] = -1
+    # A photo never holds a person twice: keep the confirmed face, else the one nearest the
+    # person's mean face, and unassign the rest.
+    by_person: dict[int, list[int]] = defaultdict(list)
+    for i, person in enumerate(person_of_row):
+        if person >= 0:
+            by_person[int(person)].append(i)
+    for person, rows in by_person.items():
+        mean = table.face[rows].mean(axis=0)
+        per_photo: dict[int, list[int]] = defaultdict(list)
+        for i in rows:
+            per_photo[int(table.asset_ids[i])].append(i)
+        for members in per_photo.values():
+            if len(members) < 2:
+                continue
+            keep = min(
+                members,
+                key=lambda i: (int(table.ids[i]) not in confirmed, float(np.linalg.norm(table.face[i] - mean))),
+            )
+            for i in members:
+                if i != keep:
+                    person_of_row[i] = -1
+    return person_of_row
+
+
+def write_assignments(library: Library, table: FaceTable, labels: np.ndarray, person_of_row: np.ndarray) -> None:
+    with library.transaction() as db:
+        db.executemany(
+            "UPDATE observations SET cluster_id = ?, person_id = ? WHERE id = ?",
+            [
+                (int(labels[i]) if labels[i] >= 0 else None, int(p) if p >= 0 else None, int(table.ids[i]))
+                for i, p in enumerate(person_of_row)
+            ],
+        )
+        # Unclear faces never carry a machine assignment (a confirmed one keeps its person).
+        db.execute(
+            "UPDATE observations SET person_id = NULL WHERE is_clear = 0 AND source = 'detector' "
+            "AND id NOT IN (SELECT observation_id FROM feedback_confirmations)"
+        )
+        refresh_people(db)
+
+
+def refresh_people(db: Any) -> None:
+    """Drop people nobody needs; pick each person's key face (confirmed first, then quality)."""
+    db.execute(
+        """
+        DELETE FROM people WHERE merged_into IS NULL AND name IS NULL AND hidden = 0
+          AND id NOT IN (SELECT person_id FROM observations WHERE person_id IS NOT NULL)
+          AND id NOT IN (SELECT person_id FROM feedback_confirmations)
+          AND id NOT IN (SELECT person_id FROM feedback_rejections)
+          AND id NOT IN (SELECT from_person_id FROM feedback_merges)
+          AND id NOT IN (SELECT into_person_id FROM feedback_merges)
+          AND id NOT IN (SELECT merged_into FROM people WHERE merged_into IS NOT NULL)
+        """
+    )
+    db.execute(
+        """
+        UPDATE people SET key_observation_id = (
+            SELECT o.id FROM observations o
+            LEFT JOIN feedback_confirmations c ON c.observation_id = o.id AND c.person_id = o.person_id
+            WHERE o.person_id = people.id
+            ORDER BY c.observation_id IS NULL, o.quality DESC, o.face_w * o.face_h DESC, o.id LIMIT 1)
+        WHERE merged_into IS NULL
+        """
+    )
