@@ -1,0 +1,69 @@
+"""The knowledge graph: people, assets, moments, places, trips, groups and years (networkx).
+
+Input is plain records (`graph.records`); nothing here imports the app. Build with `build_graph`,
+keep current with `update_graph`, store with `save_graph` / `load_graph`, ask with the query
+functions, which return plain, JSON-ready data.
+"""
+
+from graph.build import build_graph, neighbours_of_kind, node_id, node_key, update_graph
+from graph.names import (
+    AmbiguousPersonError,
+    PersonLookupError,
+    UnknownPersonError,
+    UnknownPlaceError,
+    resolve_people,
+    resolve_person,
+)
+from graph.persist import load_graph, save_graph
+from graph.photo_search import photos_together, search
+from graph.queries import (
+    frequent_places,
+    home,
+    important_groups,
+    important_people,
+    last_seen,
+    person_timeline,
+    trips,
+)
+from graph.records import (
+    AssetRecord,
+    LibraryDelta,
+    LibrarySnapshot,
+    MomentRecord,
+    ObservationRecord,
+    PersonRecord,
+)
+from graph.settings import DEFAULT_SETTINGS, GraphSettings
+
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "AmbiguousPersonError",
+    "AssetRecord",
+    "GraphSettings",
+    "LibraryDelta",
+    "LibrarySnapshot",
+    "MomentRecord",
+    "ObservationRecord",
+    "PersonLookupError",
+    "PersonRecord",
+    "UnknownPersonError",
+    "UnknownPlaceError",
+    "build_graph",
+    "frequent_places",
+    "home",
+    "important_groups",
+    "important_people",
+    "last_seen",
+    "load_graph",
+    "neighbours_of_kind",
+    "node_id",
+    "node_key",
+    "person_timeline",
+    "photos_together",
+    "resolve_people",
+    "resolve_person",
+    "save_graph",
+    "search",
+    "trips",
+    "update_graph",
+]

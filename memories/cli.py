@@ -225,3 +225,299 @@ def faces(
     lib = _open(library)
     rows = faces_of(lib, _person_action(resolve_person, lib, person))
     _emit(rows, as_json, table(rows, ["id", "asset_id", "taken_at", "confirmed", "quality", "path"]))
+
+
+# --- clustering -----------------------------------------------------------------------------
+@app.command()
+def cluster(library: LibraryOption = None, as_json: JsonOption = False) -> None:
+    """The overnight pass: cluster every clear face (pass 1 per moment, pass 2 across moments),
+    decide which clusters are people, and keep every name, merge, rejection and confirmation."""
+    from memories.pipeline import cluster_and_graph
+
+    summary = cluster_and_graph(_open(library))
+    _emit(summary.as_dict(), as_json, summary.line())
+
+
+@app.command("suggest-merges")
+def suggest_merges(library: LibraryOption = None, as_json: JsonOption = False) -> None:
+    """Pairs of people who may be one person, closest first: worth a look, then `memories merge`."""
+    from memories.assignment import merge_suggestions
+
+    rows = merge_suggestions(_open(library))
+    _emit(rows, as_json, table(rows, ["person_a", "label_a", "person_b", "label_b", "distance"]))
+
+
+# --- the knowledge graph --------------------------------------------------------------------
+graph_app = typer.Typer(help="Ask the knowledge graph: people, groups, places, trips.", no_args_is_help=True)
+app.add_typer(graph_app, name="graph")
+
+
+def _graph_call(library: Path | None, query: str, *args: Any, **kwargs: Any) -> Any:
+    import graph as kg
+    from memories.graph_store import load
+
+    lib = _open(library)
+    try:
+        return getattr(kg, query)(load(lib), *args, **kwargs)
+    except (kg.PersonLookupError, kg.UnknownPlaceError, ValueError) as error:
+        _fail(str(error).strip("'\""))
+
+
+LimitOption = Annotated[int, typer.Option("--limit", "-n", help="At most this many rows.")]
+
+
+@graph_app.command("important")
+def graph_important(library: LibraryOption = None, limit: LimitOption = 20, as_json: JsonOption = False) -> None:
+    """Important people, ranked, with why (frequency, recency, spread over years, centrality)."""
+    rows = _graph_call(library, "important_people", limit=limit)
+    _emit(rows, as_json, table(rows, ["rank", "id", "label", "score", "moments", "photos", "reason"]))
+
+
+@graph_app.command("groups")
+def graph_groups(library: LibraryOption = None, limit: LimitOption = 20, as_json: JsonOption = False) -> None:
+    """Groups of people who appear together across several moments."""
+    rows = _graph_call(library, "important_groups", limit=limit)
+    _emit(rows, as_json, table(rows, ["rank", "label", "size", "moments", "reason"]))
+
+
+@graph_app.command("places")
+def graph_places(library: LibraryOption = None, limit: LimitOption = 20, as_json: JsonOption = False) -> None:
+    """Frequent places (offline reverse geocoding of moments), home marked."""
+    rows = _graph_call(library, "frequent_places", limit=limit)
+    _emit(rows, as_json, table(rows, ["rank", "label", "days", "moments", "photos", "is_home", "last_visit"]))
+
+
+@graph_app.command("trips")
+def graph_trips(library: LibraryOption = None, as_json: JsonOption = False) -> None:
+    """Trips: consecutive moments away from home, with a title like "Lisbon, May 2023"."""
+    rows = _graph_call(library, "trips")
+    shown = [{**r, "people": ", ".join(r["people"])} for r in rows]
+    _emit(rows, as_json, table(shown, ["title", "start", "end", "moments", "photos", "people"]))
+
+
+@graph_app.command("last-seen")
+def graph_last_seen(
+    person: Annotated[str, typer.Argument(help="Name or id.")], library: LibraryOption = None, as_json: JsonOption = False
+) -> None:
+    """The last moment you photographed a person."""
+    row = _graph_call(library, "last_seen", person)
+    text = "never" if not row else f"{row['label']}: last seen {row['start']} at {row['place'] or 'an unknown place'}"
+    _emit(row, as_json, text)
+
+
+@graph_app.command("timeline")
+def graph_timeline(
+    person: Annotated[str, typer.Argument(help="Name or id.")], library: LibraryOption = None, as_json: JsonOption = False
+) -> None:
+    """A person's moments, newest first."""
+    rows = _graph_call(library, "person_timeline", person)
+    _emit(rows, as_json, table(rows, ["moment", "start", "end", "place", "photos"]))
+
+
+@graph_app.command("together")
+def graph_together(
+    people: Annotated[list[str], typer.Argument(help="Two or more names or ids.")],
+    library: LibraryOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Photos showing all of these people, by moment."""
+    rows = _graph_call(library, "photos_together", people)
+    _emit(rows, as_json, table(rows, ["moment", "start", "place", "photos"]))
+
+
+@app.command()
+def search(
+    people: Annotated[list[str] | None, typer.Argument(help="Names or ids (all of them must be in a photo).")] = None,
+    any_: Annotated[bool, typer.Option("--any", help="Photos with any of them instead of all.")] = False,
+    exclude: Annotated[list[str] | None, typer.Option("--not", help="Leave out photos with this person.")] = None,
+    place: Annotated[str | None, typer.Option(help="A town, region or country.")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most this many photos.")] = None,
+    library: LibraryOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Find photos by the people in them (compound person search), place and dates."""
+    rows = _graph_call(
+        library, "search", people or [], match="any" if any_ else "all", exclude=exclude or [], place=place,
+        date_from=date_from, date_to=date_to, limit=limit,
+    )
+    shown = [{**r, "people": ", ".join(r["people"])} for r in rows]
+    _emit(rows, as_json, table(shown, ["id", "taken_at", "place", "people", "path"]))
+
+
+# --- memories -------------------------------------------------------------------------------
+@app.command()
+def suggest(
+    library: LibraryOption = None, limit: LimitOption = 20, as_json: JsonOption = False
+) -> None:
+    """Memories the theme rules propose, best first, each with the reason."""
+    from memories.making import suggest as suggest_memories
+
+    rows = suggest_memories(_open(library), limit=limit)
+    _emit(rows, as_json, table(rows, ["key", "title", "subtitle", "photos", "reason"]))
+
+
+def _size(text: str | None) -> tuple[int, int]:
+    from memories.render import settings as render_settings
+
+    if not text:
+        return render_settings.DEFAULT_SIZE
+    if text in render_settings.NAMED_SIZES:
+        return render_settings.NAMED_SIZES[text]
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        return _fail(f"--size {text!r}: give WxH (1280x720) or one of {', '.join(render_settings.NAMED_SIZES)}")
+    return width, height
+
+
+def _render_progress() -> Any:
+    from memories.progress import Progress
+
+    bar: dict[str, Progress] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in bar:
+            bar["bar"] = Progress(total, "rendering frames")
+        bar["bar"].advance(done - bar["bar"].done)
+        if done >= total:
+            bar["bar"].close()
+
+    return update
+
+
+@app.command()
+def make(
+    theme: Annotated[str, typer.Argument(help="Theme id: together, person_over_the_years, trip, on_this_day, ...")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The MP4 to write (poster .jpg and .json beside).")],
+    people: Annotated[str | None, typer.Option(help="Comma-separated names or ids to feature.")] = None,
+    place: Annotated[str | None, typer.Option(help="Only memories at this place.")] = None,
+    year: Annotated[int | None, typer.Option(help="Only memories from this year.")] = None,
+    length: Annotated[str | None, typer.Option(help="short (30 s), medium (60 s) or long (90 s).")] = None,
+    mood: Annotated[
+        str | None, typer.Option(help="gentle, chill, uplifting, happy, sentimental or epic (default: the theme's).")
+    ] = None,
+    music: Annotated[Path | None, typer.Option(help="A music file, or a folder to pick one from.")] = None,
+    size: Annotated[str | None, typer.Option(help="WxH, or 720p, 1080p, portrait (default 1280x720).")] = None,
+    library: LibraryOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Render a memory movie: curated photos, face-aware pan and zoom, transitions by mood,
+    title and end cards, and a soundtrack (synthesised for the mood, or your music cut to its beats)."""
+    from memories.making import MemoryError_
+    from memories.making import make as make_memory
+    from memories.render import AudioError, RenderError
+
+    try:
+        result = make_memory(
+            _open(library), theme, output, people=[p for p in (people or "").split(",") if p.strip()] or None,
+            place=place, year=year, length=length, mood=mood, music=music, size=_size(size),
+            progress=_render_progress(),
+        )
+    except (MemoryError_, RenderError, AudioError, ValueError, LookupError) as error:
+        _fail(str(error).strip("'\""))
+    _emit(result, as_json, f"wrote {result['video']} ({result['duration']} s, {result['photos']} photos, "
+          f"rendered in {result['render_seconds']} s); poster {result['poster']}")
+
+
+@app.command()
+def export(
+    theme: Annotated[str, typer.Option("--theme", help="Theme id.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the movies to.")],
+    all_: Annotated[bool, typer.Option("--all", help="Every suggestion of the theme (required).")] = False,
+    library: LibraryOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Render every suggestion of a theme; those already rendered and unchanged are skipped."""
+    from memories.making import MemoryError_, export_theme
+
+    if not all_:
+        _fail("say --all to render every suggestion of the theme")
+    try:
+        rows = export_theme(_open(library), theme, output)
+    except MemoryError_ as error:
+        _fail(str(error).strip("'\""))
+    _emit(rows, as_json, table(rows, ["key", "skipped", "video"]))
+
+
+@app.command()
+def serve(
+    library: LibraryOption = None,
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,
+    host: Annotated[
+        str, typer.Option(help="Address to bind. The default serves this machine only; another exposes your photos.")
+    ] = "127.0.0.1",
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the page in a browser.")] = False,
+) -> None:
+    """The local web page: People album, naming, corrections, search and memories."""
+    from memories.web.app import serve as serve_web
+
+    serve_web(_open(library), host=host, port=port, open_browser=open_browser)
+
+
+@app.command("export-model")
+def export_model(
+    kind: Annotated[str, typer.Argument(help="coreml (.mlpackage, fp16, Neural Engine) or onnx.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write to.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Write the face and upper-body embedding networks for other runtimes."""
+    from recognition.coreml_export import export_coreml, export_onnx
+
+    if kind not in ("coreml", "onnx"):
+        _fail(f"unknown model format {kind!r}: coreml or onnx")
+    written = export_coreml(output) if kind == "coreml" else export_onnx(output)
+    rows = [{"model": name, "path": str(path)} for name, path in written.items()]
+    _emit(rows, as_json, table(rows, ["model", "path"]))
+
+
+# --- measurements ---------------------------------------------------------------------------
+DatasetArgument = Annotated[Path, typer.Argument(help="A labelled set folder with dataset.json.")]
+WorkersOption = Annotated[int, typer.Option(help="Worker processes (default: cores).")]
+
+
+@eval_app.command("verification")
+def eval_verification(dataset: DatasetArgument, workers: WorkersOption = 0, as_json: JsonOption = False) -> None:
+    """Same/different pairs (3,000 each, fixed seed, or the set's pairs.csv): 10-fold accuracy and
+    TAR at FAR 1e-3, beside the dlib reference pipeline on the same pairs."""
+    from memories.evaluation.verification import evaluate_verification
+
+    result = evaluate_verification(dataset, workers=workers or None)
+    ref = result.get("reference") or {}
+    _emit(result, as_json, f"accuracy {result['accuracy']:.4f}  TAR@FAR1e-3 {result['tar_at_far_1e-3']:.4f}  "
+          f"pairs {result['pairs']}  (dlib reference: accuracy {ref.get('accuracy', float('nan')):.4f})")
+
+
+@eval_app.command("detection")
+def eval_detection(
+    dataset: DatasetArgument,
+    detector: Annotated[str | None, typer.Option(help="hog or mmod (default: the configured one).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Face detection recall and precision at IoU >= 0.4 against the set's boxes.json."""
+    from memories.evaluation.detection import evaluate_detection
+    from recognition.settings import DETECTION
+
+    result = evaluate_detection(dataset, detector=detector or DETECTION.detector)
+    _emit(result, as_json, f"recall {result['recall']:.3f}  precision {result['precision']:.3f}  faces {result['faces']}")
+
+
+@eval_app.command("clustering")
+def eval_clustering(dataset: DatasetArgument, workers: WorkersOption = 0, as_json: JsonOption = False) -> None:
+    """Ours at its defaults against tuned baselines (Chinese whispers, DBSCAN, HDBSCAN, HAC average):
+    pairwise and BCubed precision/recall/F, clusters, singletons, same-photo violations, seconds."""
+    from memories.evaluation.clustering import evaluate_clustering, format_clustering_table
+    from memories.evaluation.embed_dataset import embed_dataset
+
+    embedded = embed_dataset(dataset, workers=workers or None)
+    found = embedded.detected
+    result = evaluate_clustering(
+        embedded.embeddings[found],
+        embedded.identities[found],
+        albums=embedded.albums[found] if embedded.albums is not None else None,
+        photo_ids=embedded.photo_ids[found] if embedded.photo_ids is not None else None,
+        dataset=Path(dataset).name,
+    )
+    result["detection_rate"] = round(float(found.mean()), 4) if len(found) else 0.0
+    _emit(result, as_json, format_clustering_table(result))

@@ -73,8 +73,13 @@ def load_faces(library: Library, where: str = "") -> FaceTable:
     face = np.array([from_blob(r["face_embedding"]) for r in rows], dtype=np.float32).reshape(len(rows), -1)
     bodies = [from_blob(r["body_embedding"]) for r in rows]
     body = None
-    if rows and all(b is not None for b in bodies):
-        body = np.stack(bodies).astype(np.float32)  # type: ignore[arg-type]
+    dims = {len(b) for b in bodies if b is not None}
+    if len(dims) == 1:
+        # NaN rows: no body in frame for that face (the clusterer then uses the face alone).
+        body = np.full((len(rows), dims.pop()), np.nan, dtype=np.float32)
+        for i, b in enumerate(bodies):
+            if b is not None:
+                body[i] = b
     return FaceTable(
         ids=np.array([r["id"] for r in rows], dtype=np.int64),
         asset_ids=np.array([r["asset_id"] for r in rows], dtype=np.int64),
@@ -114,7 +119,8 @@ def apply_xmp_names(library: Library) -> int:
 def feedback(library: Library) -> tuple[dict[int, int], set[tuple[int, int]]]:
     """(face id -> confirmed person, {(face id, rejected person)}), people resolved through merges."""
     db = library.db
-    confirmed = {int(o): canonical(db, int(p)) for o, p in db.execute("SELECT * FROM feedback_confirmations")}
+    confirmed = {int(o): canonical(db, int(p)) for o, p in db.execute("SELECT observation_id, person_id FROM feedback_confirmations")
+    }
     rejected = {
         (int(o), canonical(db, int(p)))
         for o, p in db.execute("SELECT observation_id, person_id FROM feedback_rejections")
@@ -122,9 +128,10 @@ def feedback(library: Library) -> tuple[dict[int, int], set[tuple[int, int]]]:
     return confirmed, rejected
 
 
-def build_constraints(table: FaceTable, confirmed: dict[int, int], rejected: set[tuple[int, int]]) -> Any:
-    from recognition.cluster.constraints import Constraints
-
+def build_constraints(
+    table: FaceTable, confirmed: dict[int, int], rejected: set[tuple[int, int]]
+) -> dict[str, np.ndarray]:
+    """Keyword arguments of TwoPassClusterer.fit: photo ids, cannot-links and anchors."""
     row_of = {int(face_id): i for i, face_id in enumerate(table.ids)}
     anchors = np.full(len(table), -1, dtype=np.int64)
     members_of: dict[int, list[int]] = defaultdict(list)
@@ -142,14 +149,16 @@ def build_constraints(table: FaceTable, confirmed: dict[int, int], rejected: set
             continue
         others = members_of.get(person) or current.get(person, [])[:50]
         cannot.extend((row_of[face_id], j) for j in others if j != row_of[face_id])
-    return Constraints.build(
-        len(table), photo_ids=table.asset_ids, cannot_link=np.array(cannot, dtype=np.int64).reshape(-1, 2),
-        anchors=anchors,
-    )
+    return {
+        "photo_ids": table.asset_ids,
+        "cannot_link": np.array(cannot, dtype=np.int64).reshape(-1, 2),
+        "anchors": anchors,
+    }
 
 
 def recluster(library: Library) -> ClusterSummary:
-    from recognition.cluster import cluster_people
+    from recognition.cluster.gallery import Gallery
+    from recognition.cluster.two_pass import TwoPassClusterer
 
     started = time.monotonic()
     apply_xmp_names(library)
@@ -158,10 +167,12 @@ def recluster(library: Library) -> ClusterSummary:
     people_before = {int(r[0]) for r in library.db.execute("SELECT id FROM people WHERE merged_into IS NULL")}
     if len(table):
         constraints = build_constraints(table, confirmed, rejected)
-        result = cluster_people(table.face, body=table.body, moment_ids=table.moment_ids, constraints=constraints)
-        labels, accepted = result.labels, result.is_person
+        labels = TwoPassClusterer().fit(table.face, table.body, table.moment_ids, **constraints).labels_
+        is_confirmed = np.array([int(i) in confirmed for i in table.ids], dtype=bool)
+        gallery = Gallery().fit(table.face, labels, confirmed=is_confirmed)
+        accepted = {person.cluster for person in gallery.people_}
     else:
-        labels, accepted = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+        labels, accepted = np.zeros(0, dtype=np.int64), set()
     person_of_row = map_clusters_to_people(library, table, labels, accepted, confirmed)
     person_of_row = enforce_feedback(table, person_of_row, confirmed, rejected)
     write_assignments(library, table, labels, person_of_row)
@@ -177,7 +188,7 @@ def recluster(library: Library) -> ClusterSummary:
 
 
 def map_clusters_to_people(
-    library: Library, table: FaceTable, labels: np.ndarray, accepted: np.ndarray, confirmed: dict[int, int]
+    library: Library, table: FaceTable, labels: np.ndarray, accepted: set[int], confirmed: dict[int, int]
 ) -> np.ndarray:
     """Person id per row (-1 unassigned). New people are inserted here."""
     db = library.db
@@ -197,7 +208,7 @@ def map_clusters_to_people(
             elif before and before.most_common(1)[0][1] * 2 >= len(rows):
                 # Most of the cluster was this person: keep the id (and name, merges) it had.
                 person = before.most_common(1)[0][0]
-            elif accepted[label] if label < len(accepted) else False:
+            elif label in accepted:
                 person = int(tx.execute("INSERT INTO people DEFAULT VALUES").lastrowid or 0)
                 alive.add(person)
             else:

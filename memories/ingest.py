@@ -32,6 +32,7 @@ class IndexSummary:
     unchanged: int = 0
     recognised: int = 0
     faces: int = 0
+    assigned: int = 0  # new faces put under a known person right away
     skipped: Counter[str] = field(default_factory=Counter)
     missing_roots: list[str] = field(default_factory=list)
 
@@ -39,7 +40,7 @@ class IndexSummary:
         skipped = sum(self.skipped.values())
         text = (
             f"indexed {self.new} new, {self.moved} moved, {self.unchanged} unchanged, "
-            f"{skipped} skipped; {self.faces} faces found"
+            f"{skipped} skipped; {self.faces} faces found, {self.assigned} assigned to known people"
         )
         if skipped:
             text += " (" + ", ".join(f"{reason}: {n}" for reason, n in sorted(self.skipped.items())) + ")"
@@ -52,6 +53,7 @@ class IndexSummary:
             "unchanged": self.unchanged,
             "recognised": self.recognised,
             "faces": self.faces,
+            "assigned": self.assigned,
             "skipped": sum(self.skipped.values()),
             "skipped_by_reason": dict(self.skipped),
             "missing_roots": self.missing_roots,

@@ -18,14 +18,25 @@ def index_and_assign(
     workers: int | None = None,
     crops: bool = False,
 ) -> IndexSummary:
-    """`memories index`: ingest and recognise new photos."""
-    return index(
+    """`memories index`: ingest and recognise new photos, name XMP faces, assign known people,
+    and bring the knowledge graph up to date."""
+    from memories.assignment import assign_new_faces
+    from memories.clustering import apply_xmp_names
+    from memories.graph_store import update_after_index
+
+    last_asset = int(library.db.execute("SELECT COALESCE(MAX(id), 0) FROM assets").fetchone()[0])
+    summary = index(
         library,
         roots,
         recognise=recognise,
         workers=workers,
         recogniser_options={"crops": crops, "models_dir": None},
     )
+    if summary.new or summary.recognised or summary.moved:
+        apply_xmp_names(library)
+        summary.assigned = assign_new_faces(library)
+        update_after_index(library, last_asset)
+    return summary
 
 
 def library_summary(library: Library) -> dict[str, Any]:
@@ -40,3 +51,13 @@ def library_summary(library: Library) -> dict[str, Any]:
         "people": count("SELECT COUNT(*) FROM people WHERE merged_into IS NULL AND hidden = 0"),
         "named_people": count("SELECT COUNT(*) FROM people WHERE merged_into IS NULL AND name IS NOT NULL"),
     }
+
+
+def cluster_and_graph(library: Library) -> Any:
+    """`memories cluster`: re-cluster everyone, then bring the knowledge graph up to date."""
+    from memories.clustering import recluster
+    from memories.graph_store import rebuild_graph
+
+    summary = recluster(library)
+    rebuild_graph(library)
+    return summary

@@ -62,3 +62,17 @@ def indexed_roots(library: Library) -> list[Path]:
 
 def person_ids(library: Library, references: list[str]) -> list[int]:
     return [resolve_person(library, reference) for reference in references]
+
+
+def suggest_memories(library: Library) -> list[dict[str, Any]]:
+    """What `memories suggest` lists (key, theme, title, subtitle, reason, people, poster, video)."""
+    from memories.making import suggest
+
+    return suggest(library)
+
+
+def make_memory(library: Library, key: str, progress: Any = None) -> dict[str, Any]:
+    """Render (or re-render) a suggested memory into the library's renders folder."""
+    from memories.making import make_by_key
+
+    return make_by_key(library, key, progress=progress)

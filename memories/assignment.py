@@ -1,0 +1,86 @@
+"""New faces at index time: sparse coding over the exemplars of the people already known.
+
+`memories index` calls `assign_new_faces` after storing new observations, so a new photo of a
+known person shows up under that person at once; the overnight `memories cluster` revisits all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from memories.clustering import feedback, load_faces
+from memories.people import label
+from memories.store import Library
+
+
+def assign_new_faces(library: Library) -> int:
+    """Assign every clear, never-assigned face to a known person or leave it unknown; returns how many."""
+    from recognition.assign import UNKNOWN, SparseCodingAssigner
+
+    known = load_faces(library, "AND o.person_id IS NOT NULL")
+    fresh = load_faces(library, "AND o.person_id IS NULL AND o.assign_score IS NULL")
+    if not len(fresh):
+        return 0
+    if len(np.unique(known.previous_person)) < 1 or not len(known):
+        _mark_tried(library, fresh.ids, np.zeros(len(fresh), np.float32))
+        return 0
+    _, rejected = feedback(library)
+    assigner = SparseCodingAssigner().fit(known.face, known.previous_person)
+    people, confidence = assigner.decision(fresh.face)
+    people = np.asarray(people, dtype=np.int64)
+    people[confidence < assigner.min_confidence] = UNKNOWN
+    # A photo never holds a person twice, and a rejected face never returns to that person.
+    present = {(int(a), int(p)) for a, p in library.db.execute(
+        "SELECT asset_id, person_id FROM observations WHERE person_id IS NOT NULL")}
+    assigned = 0
+    with library.transaction() as db:
+        order = np.argsort(-confidence)
+        for i in order:
+            person, face_id, asset = int(people[i]), int(fresh.ids[i]), int(fresh.asset_ids[i])
+            if person == UNKNOWN or (face_id, person) in rejected or (asset, person) in present:
+                db.execute("UPDATE observations SET assign_score = ? WHERE id = ?", (float(confidence[i]), face_id))
+                continue
+            present.add((asset, person))
+            db.execute(
+                "UPDATE observations SET person_id = ?, assign_score = ? WHERE id = ?",
+                (person, float(confidence[i]), face_id),
+            )
+            assigned += 1
+    return assigned
+
+
+def _mark_tried(library: Library, ids: np.ndarray, scores: np.ndarray) -> None:
+    with library.transaction() as db:
+        db.executemany(
+            "UPDATE observations SET assign_score = ? WHERE id = ?",
+            [(float(s), int(i)) for i, s in zip(ids, scores, strict=True)],
+        )
+
+
+def merge_suggestions(library: Library) -> list[dict[str, Any]]:
+    """Pairs of people close enough to ask "same person?", closest first (never a constrained pair)."""
+    from recognition.cluster.gallery import Gallery
+
+    faces = load_faces(library, "AND o.person_id IS NOT NULL")
+    if not len(faces):
+        return []
+    hidden = {int(r[0]) for r in library.db.execute("SELECT id FROM people WHERE hidden = 1")}
+    people_ids = np.unique(faces.previous_person)
+    labels = np.searchsorted(people_ids, faces.previous_person)
+    # Two people who share a photo are different people: the gallery will not suggest them.
+    gallery = Gallery().fit(faces.face, labels, confirmed=np.ones(len(faces), bool))
+    names = dict(library.db.execute("SELECT id, name FROM people").fetchall())
+    rows = []
+    for suggestion in gallery.suggestions_:
+        a = int(people_ids[gallery.people_[suggestion.person_a].cluster])
+        b = int(people_ids[gallery.people_[suggestion.person_b].cluster])
+        if a in hidden or b in hidden:
+            continue
+        rows.append({
+            "person_a": a, "label_a": label(a, names.get(a)),
+            "person_b": b, "label_b": label(b, names.get(b)),
+            "distance": round(float(suggestion.linkage), 4),
+        })
+    return rows

@@ -1,0 +1,257 @@
+"""Choosing the photos of a memory: pure functions over plain records.
+
+From the candidates a theme query returns, keep photos where the featured people are visible
+with clear, accepted faces, that are sharp, that are not near-duplicates of a better photo
+(perceptual hash), spread over the moments, then put them in time order and pick the key photo
+for the poster. Hidden photos and faces the user rejected never count.
+
+The hashes (dHash, pHash) and the sharpness measure are pure functions of a greyscale array;
+`fingerprint` is the one function that reads a file.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+from scipy import fft
+
+
+@dataclass(frozen=True)
+class CurationSettings:
+    # Two 64-bit perceptual hashes this close are the same shot (a burst, a re-save, a small
+    # crop): on the 64 deepface samples a 1/3-size JPEG q60 copy differs from its original by
+    # 0 bits (pHash), while the closest pair of different photos differs by 18 (median 30).
+    duplicate_bits: int = 10
+    # Photos below this fraction of the candidates' median sharpness are blurred (motion, missed
+    # focus); relative because the Laplacian variance depends on content and resolution.
+    min_relative_sharpness: float = 0.35
+    # A featured face smaller than this fraction of the image's short side is not "clear" for a
+    # memory, even when recognition accepted it (a face in the crowd).
+    min_face_fraction: float = 0.06
+    # Score weights: how many featured people are in the photo matters most, then how big their
+    # faces are, then sharpness. Chosen by eye on the deepface samples.
+    weight_people: float = 0.5
+    weight_face_size: float = 0.3
+    weight_sharpness: float = 0.2
+    # Face size at which the size term saturates (a face a quarter of the short side is a portrait).
+    full_face_fraction: float = 0.25
+
+
+DEFAULT_SETTINGS = CurationSettings()
+# Sharpness is measured on a copy with this long side so values compare across resolutions.
+SHARPNESS_SIDE = 512
+HASH_SIDE = 8  # 8x8 = 64-bit hashes
+PHASH_DCT_SIDE = 32
+
+
+@dataclass(frozen=True)
+class CandidateFace:
+    person: Hashable | None  # the assigned person, None when unknown
+    box: tuple[float, float, float, float]  # x, y, w, h in oriented pixels
+    clear: bool = True  # passed the unclear-face filter
+    rejected: bool = False  # the user said "not this person"
+
+
+@dataclass(frozen=True)
+class CandidatePhoto:
+    asset_id: Hashable
+    time: datetime | None
+    width: int
+    height: int
+    faces: tuple[CandidateFace, ...] = ()
+    moment: Hashable | None = None
+    sharpness: float | None = None  # variance of the Laplacian (see `sharpness`)
+    phash: int | None = None  # 64-bit perceptual hash
+    hidden: bool = False
+    path: Path | None = None
+
+
+@dataclass
+class Curation:
+    photos: list[CandidatePhoto]  # chosen, chronological
+    key_photo: int  # index into photos
+    scores: dict[Hashable, float]  # asset_id -> score of every photo considered
+    dropped: dict[str, list[Hashable]] = field(default_factory=dict)  # reason -> asset ids
+
+    def frame_boxes(self, index: int, people: Sequence[Hashable]) -> list[tuple[float, float, float, float]]:
+        """The boxes the renderer must keep in frame for photo `index` (`PlanPhoto.faces`)."""
+        return faces_to_keep(self.photos[index], set(people))
+
+
+# --- image measures (pure) -------------------------------------------------------------------
+def _grey_small(grey: np.ndarray, width: int, height: int) -> np.ndarray:
+    return cv2.resize(np.asarray(grey, dtype=np.float32), (width, height), interpolation=cv2.INTER_AREA)
+
+
+def dhash(grey: np.ndarray) -> int:
+    """Difference hash: is each pixel of a 9x8 copy brighter than its right neighbour (64 bits)."""
+    small = _grey_small(grey, HASH_SIDE + 1, HASH_SIDE)
+    bits = (small[:, 1:] > small[:, :-1]).ravel()
+    return int(np.packbits(bits).view(">u8")[0])
+
+
+def phash(grey: np.ndarray) -> int:
+    """Perceptual hash: signs of the 8x8 lowest DCT frequencies of a 32x32 copy against their median."""
+    small = _grey_small(grey, PHASH_DCT_SIDE, PHASH_DCT_SIDE)
+    coefficients = fft.dctn(small, norm="ortho")[:HASH_SIDE, :HASH_SIDE].ravel()
+    bits = coefficients > np.median(coefficients[1:])  # the DC term would skew the median
+    return int(np.packbits(bits).view(">u8")[0])
+
+
+def hamming(a: int, b: int) -> int:
+    return int(a ^ b).bit_count()
+
+
+def sharpness(grey: np.ndarray) -> float:
+    """Variance of the Laplacian on a copy with a fixed long side (the usual focus measure)."""
+    grey = np.asarray(grey, dtype=np.float32)
+    scale = SHARPNESS_SIDE / max(grey.shape[:2])
+    if scale < 1.0:
+        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return float(cv2.Laplacian(grey, cv2.CV_32F).var())
+
+
+def fingerprint(path: Path) -> tuple[int, float]:
+    """(pHash, sharpness) of an image file, EXIF orientation applied (the I/O edge of this module)."""
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as image:
+        image.draft("L", (SHARPNESS_SIDE * 2, SHARPNESS_SIDE * 2))
+        grey = np.asarray(ImageOps.exif_transpose(image).convert("L"))
+    return phash(grey), sharpness(grey)
+
+
+# --- selection (pure) ------------------------------------------------------------------------
+def featured_faces(
+    photo: CandidatePhoto, people: set[Hashable], settings: CurationSettings = DEFAULT_SETTINGS
+) -> list[tuple[float, float, float, float]]:
+    """Boxes of featured people's faces that are clear, not rejected and big enough."""
+    short = max(1, min(photo.width, photo.height))
+    return [
+        face.box
+        for face in photo.faces
+        if face.person in people
+        and face.clear
+        and not face.rejected
+        and min(face.box[2], face.box[3]) >= settings.min_face_fraction * short
+    ]
+
+
+def faces_to_keep(photo: CandidatePhoto, people: set[Hashable]) -> list[tuple[float, float, float, float]]:
+    """Every face of a featured person the user has not rejected, however small or unclear: the
+    Ken Burns crop must not cut any of them, even those too small to qualify the photo."""
+    return [face.box for face in photo.faces if face.person in people and not face.rejected]
+
+
+def score(
+    photo: CandidatePhoto,
+    people: set[Hashable],
+    median_sharpness: float,
+    settings: CurationSettings = DEFAULT_SETTINGS,
+) -> float:
+    """0..1: share of featured people visible, size of their faces, sharpness relative to the median."""
+    short = max(1, min(photo.width, photo.height))
+    visible = {
+        face.person
+        for face in photo.faces
+        if face.person in people
+        and face.clear
+        and not face.rejected
+        and min(face.box[2], face.box[3]) >= settings.min_face_fraction * short
+    }
+    people_term = len(visible) / len(people) if people else 1.0
+    sizes = [min(b[2], b[3]) / short for b in featured_faces(photo, people, settings)]
+    size_term = min(1.0, max(sizes) / settings.full_face_fraction) if sizes else (0.0 if people else 0.5)
+    sharp_term = 0.5
+    if photo.sharpness is not None and median_sharpness > 0:
+        sharp_term = min(1.0, photo.sharpness / (2 * median_sharpness))
+    return (
+        settings.weight_people * people_term
+        + settings.weight_face_size * size_term
+        + settings.weight_sharpness * sharp_term
+    )
+
+
+def curate(
+    candidates: Sequence[CandidatePhoto],
+    people: Sequence[Hashable],
+    max_photos: int,
+    min_photos: int = 1,
+    settings: CurationSettings = DEFAULT_SETTINGS,
+) -> Curation:
+    """The photos of one memory, chronological, and its key photo.
+
+    Raises ValueError when fewer than `min_photos` survive (the theme should not propose it).
+    """
+    featured = set(people)
+    dropped: dict[str, list[Hashable]] = defaultdict(list)
+    pool = []
+    for photo in candidates:
+        if photo.hidden:
+            dropped["hidden"].append(photo.asset_id)
+        elif featured and not featured_faces(photo, featured, settings):
+            dropped["no clear featured face"].append(photo.asset_id)
+        else:
+            pool.append(photo)
+    known = [p.sharpness for p in pool if p.sharpness is not None]
+    median = float(np.median(known)) if known else 0.0
+    sharp = []
+    for photo in pool:
+        if (
+            photo.sharpness is not None
+            and median > 0
+            and photo.sharpness < settings.min_relative_sharpness * median
+        ):
+            dropped["blurred"].append(photo.asset_id)
+        else:
+            sharp.append(photo)
+    scores = {photo.asset_id: score(photo, featured, median, settings) for photo in sharp}
+
+    # Best first, so a near-duplicate always loses to the better of the pair.
+    ranked = sorted(sharp, key=lambda p: (-scores[p.asset_id], _timestamp(p), str(p.asset_id)))
+    unique: list[CandidatePhoto] = []
+    for photo in ranked:
+        if photo.phash is not None and any(
+            other.phash is not None and hamming(photo.phash, other.phash) <= settings.duplicate_bits
+            for other in unique
+        ):
+            dropped["near-duplicate"].append(photo.asset_id)
+            continue
+        unique.append(photo)
+
+    chosen = spread_over_moments(unique, max_photos)
+    for photo in unique:
+        if photo not in chosen:
+            dropped["over the limit"].append(photo.asset_id)
+    if len(chosen) < min_photos:
+        raise ValueError(f"only {len(chosen)} usable photos, the theme needs {min_photos}")
+    chosen.sort(key=lambda p: (_timestamp(p), str(p.asset_id)))
+    key = max(range(len(chosen)), key=lambda i: (scores[chosen[i].asset_id], -i)) if chosen else 0
+    return Curation(chosen, key, scores, dict(dropped))
+
+
+def spread_over_moments(ranked: Sequence[CandidatePhoto], limit: int) -> list[CandidatePhoto]:
+    """Round-robin over moments (each moment's photos best first): one photo from every moment
+    before a second from any, so a memory covers its story rather than one busy afternoon."""
+    by_moment: dict[Hashable, list[CandidatePhoto]] = defaultdict(list)
+    for photo in ranked:  # `ranked` is best first, so each list is too
+        by_moment[photo.moment if photo.moment is not None else ("asset", photo.asset_id)].append(photo)
+    queues = list(by_moment.values())  # moments in the order of their best photo
+    chosen: list[CandidatePhoto] = []
+    depth = 0
+    while len(chosen) < limit and any(depth < len(q) for q in queues):
+        for queue in queues:
+            if depth < len(queue) and len(chosen) < limit:
+                chosen.append(queue[depth])
+        depth += 1
+    return chosen
+
+
+def _timestamp(photo: CandidatePhoto) -> float:
+    return photo.time.timestamp() if photo.time is not None else float("inf")

@@ -1,0 +1,298 @@
+"""Memories from a library: theme rules over the graph -> curation -> plan -> rendered MP4.
+
+`suggest` ranks what the themes propose; `make` renders one (by theme and filters, or by a
+suggestion's key); `export_theme` renders every suggestion of a theme, skipping those whose plan
+did not change since the last render (the plan's hash is kept in the `renders` table).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from memories import settings
+from memories.curation import CandidateFace, CandidatePhoto, curate, fingerprint
+from memories.graph_store import load as load_graph
+from memories.render import MemoryPlan, PlanPhoto, render_memory
+from memories.render import settings as render_settings
+from memories.store import Library
+from themes.loader import load_themes
+from themes.model import Theme
+from themes.rules import RULES, Candidate
+
+Progress = Callable[..., None]
+
+
+class MemoryError_(LookupError):
+    """No memory matches what was asked; str() says why and what would."""
+
+
+def themes_for(library: Library) -> dict[str, Theme]:
+    """Built-in themes, then the user's (`$MEMORIES_THEMES` or `<library>/themes`)."""
+    user = Path(os.environ.get(settings.THEMES_ENV, library.root / "themes"))
+    catalog = load_themes(user if user.is_dir() else None)
+    for warning in catalog.warnings:
+        print(f"memories: warning: {warning}", file=__import__("sys").stderr)
+    return catalog.themes
+
+
+def _resolve_people(graph: nx.Graph, references: list[str]) -> list[str]:
+    import graph as kg
+
+    return kg.resolve_people(graph, references)
+
+
+def candidates(
+    library: Library,
+    theme: Theme,
+    *,
+    people: list[str] | None = None,
+    place: str | None = None,
+    year: int | None = None,
+    today: date | None = None,
+    graph: nx.Graph | None = None,
+) -> list[Candidate]:
+    graph = graph if graph is not None else load_graph(library)
+    params = dict(theme.params)
+    if people:
+        params["people_sets"] = [_resolve_people(graph, people)]
+    rule = RULES.get(theme.query)
+    if rule is None:
+        raise MemoryError_(f"theme {theme.id!r} ({theme.source}) names an unknown query {theme.query!r}")
+    found = rule(graph, params, today or date.today())
+    if people:
+        wanted = {int(graph.nodes[p]["id"]) for p in params["people_sets"][0]}
+        found = [c for c in found if not c.people or wanted <= set(c.people) or theme.query == "trip"]
+    if place:
+        needle = place.casefold()
+        found = [
+            c for c in found
+            if needle in str(c.context.get("place", "")).casefold()
+            or any(needle in str(p).casefold() for p in c.context.get("places", []))
+        ]
+    if year:
+        found = [c for c in found if year in c.context.get("years", [])]
+    return [c for c in found if len(c.assets) >= theme.min_photos]
+
+
+def suggest(library: Library, today: date | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Every theme's candidates, titled, best first; with where its render is, if made."""
+    graph = load_graph(library)
+    rendered = {r["key"]: r["path"] for r in library.db.execute("SELECT key, path FROM renders")}
+    rows = []
+    for theme in themes_for(library).values():
+        for candidate in candidates(library, theme, today=today, graph=graph):
+            title, subtitle = theme.render_title(candidate.context)
+            video = rendered.get(candidate.key)
+            video_path = Path(video) if video and Path(video).exists() else None
+            rows.append(
+                {
+                    "key": candidate.key,
+                    "theme": theme.id,
+                    "title": title,
+                    "subtitle": subtitle,
+                    "reason": candidate.reason,
+                    "people": candidate.context.get("people", []),
+                    "photos": len(candidate.assets),
+                    "score": round(candidate.score, 3),
+                    "video": str(video_path) if video_path else None,
+                    "poster": str(video_path.with_suffix(".jpg")) if video_path else None,
+                }
+            )
+    rows.sort(key=lambda r: (-r["score"], r["key"]))
+    return rows[:limit] if limit else rows
+
+
+def plan(
+    library: Library, theme: Theme, candidate: Candidate, *, length: str | None = None, mood: str | None = None
+) -> MemoryPlan:
+    """Curate the candidate's photos into a plan the renderer takes."""
+    length = length or theme.length
+    photos = _candidate_photos(library, candidate)
+    max_photos = min(theme.max_photos, settings.PHOTOS_PER_LENGTH[length])
+    chosen = curate(photos, candidate.people, max_photos=max_photos, min_photos=min(theme.min_photos, len(photos)))
+    title, subtitle = theme.render_title(candidate.context)
+    return MemoryPlan(
+        title=title,
+        subtitle=subtitle,
+        photos=tuple(
+            PlanPhoto(
+                path=photo.path or Path(),
+                width=photo.width,
+                height=photo.height,
+                faces=tuple(chosen.frame_boxes(i, candidate.people)),
+                time=photo.time,
+                asset_id=int(photo.asset_id),  # type: ignore[call-overload]
+            )
+            for i, photo in enumerate(chosen.photos)
+        ),
+        people=tuple(candidate.context.get("people", [])),
+        mood=mood or theme.mood,
+        length=length,
+        reason=candidate.reason,
+        theme=theme.id,
+        key_photo=chosen.key_photo,
+    )
+
+
+def _candidate_photos(library: Library, candidate: Candidate) -> list[CandidatePhoto]:
+    db = library.db
+    marks = ",".join("?" * len(candidate.assets))
+    rejected = {
+        (int(o), int(p)) for o, p in db.execute("SELECT observation_id, person_id FROM feedback_rejections")
+    }
+    faces: dict[int, list[CandidateFace]] = {}
+    for row in db.execute(
+        f"SELECT id, asset_id, person_id, face_x, face_y, face_w, face_h, is_clear FROM observations "
+        f"WHERE source = 'detector' AND asset_id IN ({marks})",
+        candidate.assets,
+    ):
+        faces.setdefault(int(row["asset_id"]), []).append(
+            CandidateFace(
+                person=row["person_id"],
+                box=(row["face_x"], row["face_y"], row["face_w"], row["face_h"]),
+                clear=bool(row["is_clear"]),
+                rejected=(int(row["id"]), int(row["person_id"] or -1)) in rejected,
+            )
+        )
+    photos = []
+    for row in db.execute(f"SELECT * FROM assets WHERE id IN ({marks}) AND hidden = 0", candidate.assets):
+        path = Path(row["path"])
+        try:
+            phash, sharpness = fingerprint(path)
+        except OSError as error:  # moved away since indexing: leave it out, say so
+            print(f"memories: skipped {path}: {error}", file=__import__("sys").stderr)
+            continue
+        photos.append(
+            CandidatePhoto(
+                asset_id=int(row["id"]),
+                time=datetime.fromisoformat(row["taken_at"]) if row["taken_at"] else None,
+                width=int(row["width"]),
+                height=int(row["height"]),
+                faces=tuple(faces.get(int(row["id"]), ())),
+                moment=row["moment_id"],
+                sharpness=sharpness,
+                phash=phash,
+                path=path,
+            )
+        )
+    return photos
+
+
+def signature(memory_plan: MemoryPlan, size: tuple[int, int], music: Path | None) -> str:
+    data = {
+        "title": memory_plan.title,
+        "subtitle": memory_plan.subtitle,
+        "photos": [[str(p.path), p.asset_id, list(p.faces)] for p in memory_plan.photos],
+        "mood": memory_plan.mood,
+        "length": memory_plan.length,
+        "key": memory_plan.key_photo,
+        "size": list(size),
+        "music": str(music) if music else None,
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def render_candidate(
+    library: Library,
+    theme: Theme,
+    candidate: Candidate,
+    output: Path | None = None,
+    *,
+    length: str | None = None,
+    mood: str | None = None,
+    music: Path | None = None,
+    size: tuple[int, int] = render_settings.DEFAULT_SIZE,
+    progress: Progress | None = None,
+    skip_unchanged: bool = False,
+) -> dict[str, Any]:
+    memory_plan = plan(library, theme, candidate, length=length, mood=mood)
+    sig = signature(memory_plan, size, music)
+    output = output or library.renders_dir / f"{candidate.key.replace(':', '-')}.mp4"
+    previous = library.db.execute("SELECT signature, path FROM renders WHERE key = ?", (candidate.key,)).fetchone()
+    if skip_unchanged and previous and previous["signature"] == sig and Path(previous["path"]).exists():
+        return {"key": candidate.key, "video": previous["path"], "skipped": True}
+    result = render_memory(memory_plan, output, size=size, music=music, progress=progress)
+    with library.transaction() as db:
+        db.execute(
+            "INSERT INTO renders (theme, key, signature, path) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE "
+            "SET signature = excluded.signature, path = excluded.path, created_at = CURRENT_TIMESTAMP",
+            (theme.id, candidate.key, sig, str(result.video)),
+        )
+    return {
+        "key": candidate.key,
+        "title": memory_plan.title,
+        "video": str(result.video),
+        "poster": str(result.poster),
+        "sidecar": str(result.sidecar),
+        "duration": round(result.duration, 2),
+        "size": list(result.size),
+        "photos": len(memory_plan.photos),
+        "render_seconds": round(result.render_seconds, 1),
+        "skipped": False,
+    }
+
+
+def make(
+    library: Library,
+    theme_id: str,
+    output: Path | None = None,
+    *,
+    people: list[str] | None = None,
+    place: str | None = None,
+    year: int | None = None,
+    length: str | None = None,
+    mood: str | None = None,
+    music: Path | None = None,
+    size: tuple[int, int] = render_settings.DEFAULT_SIZE,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """`memories make THEME ...`: the best candidate of the theme that fits the filters."""
+    themes = themes_for(library)
+    if theme_id not in themes:
+        raise MemoryError_(f"no theme {theme_id!r}; themes: {', '.join(sorted(themes))}")
+    theme = themes[theme_id]
+    found = candidates(library, theme, people=people, place=place, year=year)
+    if not found:
+        raise MemoryError_(
+            f"theme {theme_id!r} finds no memory with at least {theme.min_photos} photos for those filters"
+        )
+    best = max(found, key=lambda c: (c.score, c.key))
+    return render_candidate(
+        library, theme, best, output, length=length, mood=mood, music=music, size=size, progress=progress
+    )
+
+
+def make_by_key(library: Library, key: str, progress: Progress | None = None) -> dict[str, Any]:
+    """Render (or re-render) the suggestion with this key into the library's renders folder."""
+    themes = themes_for(library)
+    theme = themes.get(key.split(":", 1)[0])
+    if theme is None:
+        raise MemoryError_(f"no suggestion {key!r}")
+    graph = load_graph(library)
+    for candidate in candidates(library, theme, graph=graph):
+        if candidate.key == key:
+            return render_candidate(library, theme, candidate, progress=progress)
+    raise MemoryError_(f"no suggestion {key!r} (the library changed since it was suggested)")
+
+
+def export_theme(
+    library: Library, theme_id: str, output_dir: Path, progress: Progress | None = None
+) -> list[dict[str, Any]]:
+    """Render every suggestion of a theme into output_dir, skipping the unchanged ones."""
+    themes = themes_for(library)
+    if theme_id not in themes:
+        raise MemoryError_(f"no theme {theme_id!r}; themes: {', '.join(sorted(themes))}")
+    theme = themes[theme_id]
+    results = []
+    for candidate in candidates(library, theme):
+        output = output_dir / f"{candidate.key.replace(':', '-')}.mp4"
+        results.append(render_candidate(library, theme, candidate, output, progress=progress, skip_unchanged=True))
+    return results

@@ -1,0 +1,145 @@
+"""Named settings of the Memories renderer, each with how its value was chosen.
+
+One place for every constant of `memories.render`: lengths, moods, loudness, video encoding,
+Ken Burns motion, transitions and cards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# --- lengths ---------------------------------------------------------------------------------
+# Nominal durations of a memory, in seconds. Apple's Memories offers short/medium/long; its short
+# movies run ~30 s and its long ones ~1.5 min. The storyboard hits these exactly (cut points snap
+# to beats inside the film, the ends are fixed), so a render is within one frame of nominal.
+LENGTH_SECONDS: dict[str, float] = {"short": 30.0, "medium": 60.0, "long": 90.0}
+DEFAULT_LENGTH = "short"
+
+# --- video -----------------------------------------------------------------------------------
+DEFAULT_SIZE = (1280, 720)
+# Sizes a user may ask for by name; any (w, h) with even sides also works.
+NAMED_SIZES: dict[str, tuple[int, int]] = {
+    "720p": (1280, 720),
+    "1080p": (1920, 1080),
+    "portrait": (1080, 1920),
+}
+# 24 fps is the film rate: Ken Burns motion is slow, and 25% fewer frames than 30 fps is what
+# lets a 720p render run faster than real time on the 2-core dev machine (benchmarks/render.py).
+FPS = 24
+VIDEO_CODEC = "libx264"
+# 'veryfast' measured ~2x the speed of 'medium' at 720p with a still-clean picture for slow pans;
+# 'ultrafast' saves little more and doubles the file size.
+VIDEO_PRESET = "veryfast"
+VIDEO_CRF = 23
+PIXEL_FORMAT = "yuv420p"  # the only 4:2:0 layout every phone and browser decodes
+AUDIO_CODEC = "aac"
+AUDIO_BITRATE = "160k"
+ENCODER_THREADS = 2  # the dev machine has 2 cores
+POSTER_QUALITY = 90
+
+# A photo is decoded once and downscaled so that its short side is at most this factor times the
+# output's matching side: enough pixels for the deepest Ken Burns zoom (MAX_ZOOM) without
+# warping 12-Mpx arrays on every frame.
+WORKING_SCALE = 1.6
+
+# --- audio -----------------------------------------------------------------------------------
+SAMPLE_RATE = 44_100
+CHANNELS = 2
+# Integrated loudness target, ITU-R BS.1770 (K-weighted, gated) in LUFS. -16 LUFS is the level
+# Apple and most mobile platforms normalise music to (AES TD1004 recommends -16 to -20 for mobile).
+TARGET_LUFS = -16.0
+# Sample peak ceiling after the soft limiter: 1 dB of headroom for the AAC encoder's overshoot.
+PEAK_CEILING_DBFS = -1.0
+FADE_IN_S = 1.0
+FADE_OUT_S = 2.5
+# Audio file suffixes picked from a --music folder.
+MUSIC_SUFFIXES = frozenset({".mp3", ".m4a", ".aac", ".wav", ".flac", ".ogg", ".opus"})
+# A user track shorter than the film is looped with this crossfade at the seam.
+LOOP_CROSSFADE_S = 1.5
+
+# --- beat detection --------------------------------------------------------------------------
+# Analysis runs on a mono 22.05 kHz copy: beats live below 10 kHz and half the samples halve the STFT.
+BEAT_SAMPLE_RATE = 22_050
+BEAT_FFT = 2048
+BEAT_MEL_BANDS = 128  # librosa's default mel resolution for onset strength
+BEAT_HOP = 512  # 23 ms frames: finer than any beat jitter a cut can show at 24 fps (42 ms/frame)
+BEAT_MIN_BPM = 55.0
+BEAT_MAX_BPM = 190.0
+# Log-normal tempo prior centred on 110 BPM (librosa uses 120, sd 1 octave): halves the octave
+# errors on drumless tracks whose eighth-note arpeggios look like a double tempo.
+BEAT_PRIOR_BPM = 110.0
+BEAT_PRIOR_OCTAVES = 1.0
+# Dynamic-programming beat tracker (Ellis 2007): weight of the tempo-consistency penalty.
+BEAT_TIGHTNESS = 100.0
+
+
+# --- moods -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MoodStyle:
+    """How a mood looks on screen (its music is in `soundtrack.MOOD_MUSIC`)."""
+
+    shot_seconds: float  # target time a photo is on screen
+    zoom: float  # Ken Burns zoom change over a shot (0.12 = 12% tighter or looser)
+    transitions: tuple[str, ...]  # chosen in turn, seeded
+    transition_seconds: float
+
+
+# Values set by eye on the deepface samples against Apple's mood presets: gentle/sentimental hold
+# long with soft crossfades, happy/uplifting cut on the beat with pushes, epic zooms deep.
+MOODS: dict[str, MoodStyle] = {
+    "gentle": MoodStyle(4.0, 0.10, ("crossfade",), 1.2),
+    "chill": MoodStyle(3.5, 0.10, ("crossfade", "slide"), 0.9),
+    "uplifting": MoodStyle(2.8, 0.14, ("push", "crossfade", "zoom"), 0.6),
+    "happy": MoodStyle(2.4, 0.14, ("push", "slide", "zoom", "crossfade"), 0.45),
+    "sentimental": MoodStyle(4.5, 0.08, ("crossfade",), 1.5),
+    "epic": MoodStyle(3.0, 0.20, ("zoom", "crossfade", "push"), 0.6),
+}
+DEFAULT_MOOD = "uplifting"
+
+# --- storyboard ------------------------------------------------------------------------------
+TITLE_CARD_S = 3.5
+END_CARD_S = 3.0
+# Films shorter than this many times the two cards get cards shrunk in proportion (previews).
+CARD_SHARE_MAX = 0.4
+# A shot never gets shorter than this even after beat snapping (below ~1.2 s a photo flickers).
+MIN_SHOT_S = 1.2
+# Cuts snap to a grid of every 4th, 2nd or single beat: the coarsest grid whose spacing is at most
+# this fraction of the mood's shot length, so a snap moves a cut by well under half a shot.
+SNAP_GRID_FRACTION = 0.6
+# Shortest film: a 2 s title card, one photo, a 2 s end card (custom `seconds` only).
+MIN_MEMORY_S = 6.0
+# A transition takes at most this fraction of either shot it joins.
+MAX_TRANSITION_FRACTION = 0.45
+
+# --- Ken Burns -------------------------------------------------------------------------------
+# Margin around the union of featured faces, as a fraction of that union's size: keeps hair and
+# chin inside the crop, not just the detector box.
+FACE_MARGIN = 0.35
+# The tightest crop is at least this fraction of the largest crop: deeper zooms enlarge photo
+# noise past what a 720p frame hides.
+MAX_ZOOM = 1.0 / 0.6
+
+# --- transitions and letterboxing -------------------------------------------------------------
+# The "zoom" transition: the incoming picture grows from this fraction of the frame to full size
+# while it fades in (shrinking a picture never crops it, so faces stay whole).
+ZOOM_START_SCALE = 0.75
+# When faces are spread wider than the frame, the crop reaches past the photo; the margin shows a
+# blurred, dimmed copy of the photo. Sigma in pixels of a 1/8-size copy (~5% of a 720p frame's
+# width once upscaled) and brightness: dim enough that the sharp photo reads as the subject.
+BACKDROP_BLUR = 8.0
+BACKDROP_DIM = 0.6
+
+# --- cards -----------------------------------------------------------------------------------
+# DejaVu ships with most Linux desktops; Pillow's own scalable default font (>= 10.1) otherwise.
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans-Bold.ttf",
+    "/Library/Fonts/Arial Bold.ttf",
+    "/System/Library/Fonts/Supplemental/Arial Bold.ttf",
+)
+TITLE_FONT_FRACTION = 0.085  # of the frame height
+SUBTITLE_FONT_FRACTION = 0.045
+CARD_BACKGROUND_BLUR = 0.03  # Gaussian sigma as a fraction of the frame width
+CARD_BACKGROUND_DIM = 0.55  # the key photo behind a card at 55% brightness keeps white text readable
+END_CARD_DIM = 0.33  # darker than the title card: the film is ending
+CARD_ZOOM = 0.04  # cards drift (4% zoom over the card) so a title is not a frozen frame

@@ -1,0 +1,267 @@
+"""Rendering a memory: soundtrack, storyboard, frames, MP4 (H.264 + AAC), poster and JSON sidecar.
+
+The frame function is ours (an affine warp per photo layer and a numpy/OpenCV blend per
+transition); moviepy only drives the encoder, which is several times faster than stacking its
+effects (DESIGN notes: 10 s of 720p in ~6 s versus 36 s with moviepy's resize).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+from moviepy import VideoClip
+from moviepy.audio.AudioClip import AudioArrayClip
+from PIL import Image
+
+from memories.render import cards, images, kenburns, settings, soundtrack, storyboard, transitions
+from memories.render.plan import MemoryPlan, RenderError, RenderResult
+
+ProgressCallback = Callable[[int, int], None]  # (frames done, frames in all)
+
+
+class _Photo:
+    """A photo decoded at working size: `scale` maps plan coordinates to its pixels and (`left`,
+    `top`) is where the photo sits on its canvas (non-zero when a crop reaches past its edges)."""
+
+    def __init__(self, pixels: np.ndarray, scale: float, left: int = 0, top: int = 0):
+        self.pixels = pixels
+        self.scale = scale
+        self.left = left
+        self.top = top
+
+
+def _working_side(plan_size: tuple[int, int], output: tuple[int, int], aspect: float) -> int:
+    """Long side to decode at: the largest crop maps to the output at WORKING_SCALE x resolution."""
+    width, height = plan_size
+    full_w = min(width, height * aspect)
+    factor = min(1.0, settings.WORKING_SCALE * output[0] / max(full_w, 1.0))
+    return max(16, int(round(max(width, height) * factor)))
+
+
+def _load_photos(
+    plan: MemoryPlan, crops: dict[int, list[kenburns.Rect]], size: tuple[int, int], warnings: list[str]
+) -> dict[int, _Photo]:
+    """Decode each used photo once; extend its canvas where any of its crops reaches outside it."""
+    aspect = size[0] / size[1]
+    loaded: dict[int, _Photo] = {}
+    for index, rects in sorted(crops.items()):
+        photo = plan.photos[index]
+        try:
+            image = images.load_oriented(photo.path, _working_side((photo.width, photo.height), size, aspect))
+        except (OSError, ValueError) as error:
+            raise RenderError(f"cannot read photo {photo.path}: {error}") from error
+        scale_x, scale_y = image.width / photo.width, image.height / photo.height
+        if abs(scale_x - scale_y) > 0.02 * max(scale_x, scale_y):
+            warnings.append(
+                f"{photo.path.name}: plan says {photo.width}x{photo.height} but the oriented image is "
+                f"{image.width}x{image.height} in another aspect; its face boxes may be off"
+            )
+        scale = (scale_x + scale_y) / 2
+        pixels = np.ascontiguousarray(np.asarray(image))
+        left = max(0, int(np.ceil(-min(r.x for r in rects) * scale)) + 1)
+        top = max(0, int(np.ceil(-min(r.y for r in rects) * scale)) + 1)
+        right = max(0, int(np.ceil(max(r.right for r in rects) * scale - image.width)) + 1)
+        bottom = max(0, int(np.ceil(max(r.bottom for r in rects) * scale - image.height)) + 1)
+        if left > 1 or top > 1 or right > 1 or bottom > 1:
+            pixels = images.extend_canvas(pixels, left, top, right, bottom)
+        else:
+            left = top = 0
+        loaded[index] = _Photo(pixels, scale, left, top)
+    return loaded
+
+
+def _draw_crop(photo: _Photo, crop: kenburns.Rect, size: tuple[int, int]) -> np.ndarray:
+    """The crop (plan coordinates) warped to the frame."""
+    s = photo.scale
+    zoom = size[0] / (crop.w * s)
+    x, y = crop.x * s + photo.left, crop.y * s + photo.top
+    matrix = np.array([[zoom, 0.0, -x * zoom], [0.0, zoom, -y * zoom]], dtype=np.float64)
+    return cv2.warpAffine(photo.pixels, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _draw_card(card: np.ndarray, progress: float, size: tuple[int, int]) -> np.ndarray:
+    zoom = 1.0 + settings.CARD_ZOOM * kenburns.ease(progress)
+    cx, cy = size[0] / 2, size[1] / 2
+    matrix = np.array([[zoom, 0.0, cx * (1 - zoom)], [0.0, zoom, cy * (1 - zoom)]], dtype=np.float64)
+    return cv2.warpAffine(card, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def frame_function(
+    board: storyboard.Storyboard,
+    photos: dict[int, _Photo],
+    card_frames: dict[str, np.ndarray],
+    size: tuple[int, int],
+) -> Callable[[float], np.ndarray]:
+    def draw(layer: storyboard.Layer) -> np.ndarray:
+        shot = board.shots[layer.shot]
+        if shot.kind == "photo":
+            assert shot.photo is not None and layer.crop is not None
+            return _draw_crop(photos[shot.photo], layer.crop, size)
+        return _draw_card(card_frames[shot.kind], layer.shot_progress, size)
+
+    def frame(t: float) -> np.ndarray:
+        outgoing, incoming, transition, progress = board.layers_at(t)
+        a = draw(outgoing)
+        if incoming is None or transition is None:
+            return a
+        return transitions.compose(transition.kind, a, draw(incoming), progress)
+
+    return frame
+
+
+def _sidecar(
+    plan: MemoryPlan,
+    board: storyboard.Storyboard,
+    track: soundtrack.Soundtrack,
+    size: tuple[int, int],
+    seed: int,
+    fps: int,
+    video: Path,
+    poster: Path,
+) -> dict:
+    assets = []
+    for index, shot in enumerate(board.shots):
+        start, end = board.visible_span(index)
+        entry: dict = {
+            "kind": shot.kind,
+            "start": round(start, 3),
+            "end": round(end, 3),
+            "cut_in": round(shot.cut_in, 3),
+            "cut_out": round(shot.cut_out, 3),
+        }
+        if shot.photo is not None:
+            photo = plan.photos[shot.photo]
+            entry.update(
+                asset_id=photo.asset_id,
+                path=str(photo.path),
+                time=photo.time.isoformat() if photo.time else None,
+                crop_start=shot.crop_start.as_list() if shot.crop_start else None,
+                crop_end=shot.crop_end.as_list() if shot.crop_end else None,
+            )
+        if index < len(board.transitions):
+            entry["transition_out"] = board.transitions[index].kind
+        assets.append(entry)
+    return {
+        "title": plan.title,
+        "subtitle": plan.subtitle,
+        "people": list(plan.people),
+        "theme": plan.theme,
+        "reason": plan.reason,
+        "mood": plan.mood,
+        "length": plan.length,
+        "duration": board.duration,
+        "size": list(size),
+        "fps": fps,
+        "seed": seed,
+        "music": {"source": track.source, "bpm": round(track.bpm, 2), "beats": len(track.beats)},
+        "video": video.name,
+        "poster": poster.name,
+        "key_photo": str(plan.photos[plan.key_photo].path),
+        "assets": assets,
+    }
+
+
+def _encode(
+    draw: Callable[[float], np.ndarray],
+    track: soundtrack.Soundtrack,
+    duration: float,
+    output: Path,
+    fps: int,
+    preset: str,
+    progress: ProgressCallback | None,
+) -> None:
+    """Frames from `draw`, audio from `track`: H.264 yuv420p + AAC through moviepy's ffmpeg writer."""
+    total_frames = int(round(duration * fps))
+    done = [0]
+
+    def frame(t: float) -> np.ndarray:
+        image = draw(t)
+        done[0] += 1
+        if progress is not None:
+            progress(min(done[0], total_frames), total_frames)
+        return image
+
+    clip = VideoClip(frame_function=frame, duration=duration)
+    audio = AudioArrayClip(track.samples.astype(np.float64), fps=track.sample_rate).with_duration(duration)
+    clip = clip.with_audio(audio)
+    with tempfile.TemporaryDirectory(prefix="memories-render-") as scratch:
+        clip.write_videofile(
+            str(output),
+            fps=fps,
+            codec=settings.VIDEO_CODEC,
+            audio_codec=settings.AUDIO_CODEC,
+            audio_bitrate=settings.AUDIO_BITRATE,
+            audio_fps=track.sample_rate,
+            preset=preset,
+            threads=settings.ENCODER_THREADS,
+            pixel_format=settings.PIXEL_FORMAT,
+            ffmpeg_params=["-crf", str(settings.VIDEO_CRF), "-movflags", "+faststart"],
+            temp_audiofile_path=scratch,
+            logger=None,
+        )
+    clip.close()
+
+
+def render_memory(
+    plan: MemoryPlan,
+    output: Path,
+    size: tuple[int, int] = settings.DEFAULT_SIZE,
+    music: Path | None = None,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    fps: int = settings.FPS,
+    preset: str = settings.VIDEO_PRESET,
+) -> RenderResult:
+    """Render `plan` to `output` (.mp4) plus `<stem>.jpg` (poster) and `<stem>.json` (sidecar)."""
+    started = time.perf_counter()
+    width, height = size
+    if width % 2 or height % 2:
+        raise ValueError(f"H.264 yuv420p needs even sides; got {width}x{height}")
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    poster_path, sidecar_path = output.with_suffix(".jpg"), output.with_suffix(".json")
+    aspect = width / height
+    warnings: list[str] = []
+
+    track = soundtrack.soundtrack_for(plan.mood, plan.duration, music, seed)
+    board = storyboard.build(plan.photos, plan.duration, plan.mood, track.beats, aspect, seed, plan.key_photo)
+    key = plan.photos[plan.key_photo]
+    key_crop = kenburns.best_crop((key.width, key.height), key.faces, aspect)
+    crops: dict[int, list[kenburns.Rect]] = {plan.key_photo: [key_crop]}
+    for shot in board.shots:
+        if shot.photo is not None and shot.crop_start is not None and shot.crop_end is not None:
+            crops.setdefault(shot.photo, []).extend([shot.crop_start, shot.crop_end])
+    photos = _load_photos(plan, crops, size, warnings)
+
+    key_frame = Image.fromarray(_draw_crop(photos[plan.key_photo], key_crop, size))
+    card_frames = {
+        "title": cards.card(key_frame, plan.title, plan.subtitle, size, settings.CARD_BACKGROUND_DIM),
+        "end": cards.card(key_frame, plan.end_text or plan.title, "", size, settings.END_CARD_DIM),
+    }
+    cards.poster(key_frame, plan.title, plan.subtitle).save(
+        poster_path, "JPEG", quality=settings.POSTER_QUALITY
+    )
+    draw = frame_function(board, photos, card_frames, size)
+    _encode(draw, track, board.duration, output, fps, preset, progress)
+
+    sidecar = _sidecar(plan, board, track, size, seed, fps, output, poster_path)
+    sidecar["warnings"] = warnings
+    sidecar_path.write_text(json.dumps(sidecar, indent=2, ensure_ascii=False), encoding="utf-8")
+    return RenderResult(
+        video=output,
+        poster=poster_path,
+        sidecar=sidecar_path,
+        duration=board.duration,
+        size=size,
+        render_seconds=time.perf_counter() - started,
+        music=track.source,
+        beats=len(track.beats),
+        shots=sum(1 for shot in board.shots if shot.kind == "photo"),
+        warnings=warnings,
+    )

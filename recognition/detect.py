@@ -1,0 +1,193 @@
+"""Face detection on a working copy of the photo, boxes returned in original pixels.
+
+Two detectors, one interface (`detect(rgb) -> list[Detection]`):
+- `HogDetector`: dlib's frontal_face_detector (HOG + linear SVM, 80x80 window, its own pyramid).
+- `MmodDetector`: dlib's CNN face detector (mmod_human_face_detector.dat) converted to ONNX and run
+  with onnxruntime over a pyramid_down<6> image pyramid, decoded as dlib's loss_mmod does: every
+  output cell with score > threshold is a detection window (80x80 in the level, centred on the
+  cell's receptive-field centre), windows from all levels are mapped to the original image and
+  pruned by greedy non-maximum suppression with the IoU threshold stored in the model file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from recognition import models, settings
+from recognition.dlib_format import DlibNetwork, mmod_face_detector_spec, read_network_file
+
+
+@dataclass(frozen=True)
+class Detection:
+    box: tuple[float, float, float, float]  # x, y, w, h in original pixels
+    score: float
+
+
+class FaceDetector(Protocol):
+    def detect(self, rgb: np.ndarray) -> list[Detection]: ...
+
+
+def working_scale(height: int, width: int, cfg: settings.DetectionSettings = settings.DETECTION) -> float:
+    """Scale of the working copy: a min_face_px face becomes window_px, capped by max_working_side."""
+    wanted = cfg.window_px / cfg.min_face_px
+    cap = cfg.max_working_side / max(height, width)
+    return min(wanted, cap)
+
+
+def resize(rgb: np.ndarray, scale: float) -> np.ndarray:
+    if abs(scale - 1.0) < 1e-6:
+        return rgb
+    h, w = rgb.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return cv2.resize(rgb, size, interpolation=interpolation)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU between every box of a (N x 4, xywh) and b (M x 4, xywh)."""
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    ax2, ay2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
+    bx2, by2 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(np.minimum(ax2[:, None], bx2[None]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(ay2[:, None], by2[None]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = iw * ih
+    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def greedy_nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Indices kept, best score first: a box is dropped when its IoU with a kept one is > threshold."""
+    order = np.argsort(-scores, kind="stable")
+    kept: list[int] = []
+    for i in order:
+        if kept and box_iou(boxes[i], boxes[kept]).max() > iou_threshold:
+            continue
+        kept.append(int(i))
+    return np.array(kept, dtype=np.int64)
+
+
+class HogDetector:
+    """dlib.get_frontal_face_detector on the working copy (no extra dlib upsampling)."""
+
+    name = "hog"
+
+    def __init__(self, cfg: settings.DetectionSettings = settings.DETECTION) -> None:
+        import dlib
+
+        self.cfg = cfg
+        self._detector = dlib.get_frontal_face_detector()
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        scale = working_scale(rgb.shape[0], rgb.shape[1], self.cfg)
+        work = resize(rgb, scale)
+        if self.cfg.hog_grey:
+            work = cv2.cvtColor(work, cv2.COLOR_RGB2GRAY)
+        work = np.ascontiguousarray(work)
+        rects, scores, _ = self._detector.run(work, 0, self.cfg.hog_threshold)
+        out = []
+        for r, s in zip(rects, scores, strict=True):
+            # dlib rectangles are inclusive: width = right - left + 1.
+            x, y, w, h = r.left(), r.top(), r.right() - r.left() + 1, r.bottom() - r.top() + 1
+            out.append(Detection((x / scale, y / scale, w / scale, h / scale), float(s)))
+        return sorted(out, key=lambda d: -d.score)
+
+
+def _mmod_output_to_input(network: DlibNetwork) -> tuple[float, float]:
+    """dlib's map_output_to_input through every conv: input = output * stride + offset."""
+    stride, offset = 1.0, 0.0
+    for layer in reversed(network.layers):
+        if layer.kind == "con":
+            st = layer.settings
+            # con_::map_output_to_input: p * stride - padding + nc/2 (integer half of the filter)
+            offset = offset * st["stride_x"] - st["pad_x"] + st["cols"] // 2
+            stride *= st["stride_x"]
+    return stride, offset
+
+
+class MmodDetector:
+    """dlib's MMOD CNN face detector, converted to ONNX, over a pyramid_down<6> pyramid."""
+
+    name = "mmod"
+
+    def __init__(
+        self,
+        cfg: settings.DetectionSettings = settings.DETECTION,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        import onnxruntime as ort
+
+        self.cfg = cfg
+        network = read_network_file(
+            models.source_path(models.MMOD_FACE_DETECTOR, verify=False), mmod_face_detector_spec()
+        )
+        options = network.loss_settings
+        self.window_w, self.window_h = options["detector_windows"][0]
+        self.nms_iou = cfg.mmod_nms_iou if cfg.mmod_nms_iou is not None else options["nms_iou_threshold"]
+        self.stride, self.offset = _mmod_output_to_input(network)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = settings.ORT_INTRA_OP_THREADS
+        so.inter_op_num_threads = settings.ORT_INTER_OP_THREADS
+        path = models.onnx_path(models.MMOD_FACE_DETECTOR, cache_dir)
+        self._session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+    def pyramid(self, work: np.ndarray) -> list[tuple[float, np.ndarray]]:
+        """(scale relative to the working copy, level image), until a level is smaller than the window."""
+        levels = [(1.0, work)]
+        h, w = work.shape[:2]
+        k = 1
+        while True:
+            s = self.cfg.pyramid_ratio**k
+            lh, lw = round(h * s), round(w * s)
+            if min(lh, lw) < min(self.window_w, self.window_h):
+                break
+            levels.append((s, cv2.resize(work, (lw, lh), interpolation=cv2.INTER_AREA)))
+            k += 1
+        return levels
+
+    def level_scores(self, level: np.ndarray) -> np.ndarray:
+        x = level.transpose(2, 0, 1)[None].astype(np.float32)
+        return self._session.run(None, {"image": x})[0][0, 0]
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        scale = working_scale(rgb.shape[0], rgb.shape[1], self.cfg)
+        work = resize(rgb, scale)
+        boxes, scores = [], []
+        for level_scale, level in self.pyramid(work):
+            out = self.level_scores(level)
+            rows, cols = np.nonzero(out > self.cfg.mmod_threshold)
+            if rows.size == 0:
+                continue
+            cx = cols * self.stride + self.offset
+            cy = rows * self.stride + self.offset
+            # centered_drect(p, w, h): inclusive corners p -/+ (w - 1) / 2
+            x0 = cx - (self.window_w - 1) / 2
+            y0 = cy - (self.window_h - 1) / 2
+            f = 1.0 / (level_scale * scale)
+            for a, b, s in zip(x0, y0, out[rows, cols], strict=True):
+                boxes.append((a * f, b * f, self.window_w * f, self.window_h * f))
+                scores.append(float(s))
+        if not boxes:
+            return []
+        box_arr = np.array(boxes)
+        score_arr = np.array(scores)
+        keep = greedy_nms(box_arr, score_arr, self.nms_iou)
+        return [Detection(tuple(map(float, box_arr[i])), float(score_arr[i])) for i in keep]  # type: ignore[arg-type]
+
+
+def make_detector(
+    name: str | None = None,
+    cfg: settings.DetectionSettings = settings.DETECTION,
+    cache_dir: str | Path | None = None,
+) -> FaceDetector:
+    name = name or cfg.detector
+    if name == "hog":
+        return HogDetector(cfg)
+    if name == "mmod":
+        return MmodDetector(cfg, cache_dir)
+    raise ValueError(f"unknown detector {name!r} (hog or mmod)")

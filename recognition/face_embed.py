@@ -1,0 +1,64 @@
+"""128-d face descriptors from the dlib ResNet converted to ONNX, run with onnxruntime.
+
+Raw descriptors (not normalised; dlib compares them by Euclidean distance, threshold 0.6); callers
+L2-normalise when they store them. One intra-op thread per session: parallelism is a process pool,
+and `shared_embedder()` loads the model once per worker process.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recognition import models, settings
+
+
+class FaceEmbedder:
+    def __init__(self, cache_dir: str | Path | None = None, batch_size: int = settings.EMBED_BATCH) -> None:
+        self.cache_dir = cache_dir
+        self.batch_size = batch_size
+        self._session: Any = None
+
+    def _load(self) -> Any:
+        if self._session is None:
+            import onnxruntime as ort
+
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = settings.ORT_INTRA_OP_THREADS
+            so.inter_op_num_threads = settings.ORT_INTER_OP_THREADS
+            path = models.onnx_path(models.FACE_RESNET, self.cache_dir)
+            self._session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        return self._session
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Sessions do not pickle; a copy sent to a worker process loads its own on first use.
+        return {"cache_dir": self.cache_dir, "batch_size": self.batch_size, "_session": None}
+
+    def embed(self, chips: np.ndarray) -> np.ndarray:
+        """N x 150 x 150 x 3 uint8 RGB chips -> N x 128 float32 raw descriptors."""
+        chips = np.asarray(chips)
+        if chips.ndim == 3:
+            chips = chips[None]
+        if len(chips) == 0:
+            return np.zeros((0, 128), np.float32)
+        session = self._load()
+        out = []
+        for start in range(0, len(chips), self.batch_size):
+            x = chips[start : start + self.batch_size].transpose(0, 3, 1, 2).astype(np.float32)
+            out.append(session.run(None, {"image": x})[0])
+        return np.concatenate(out).astype(np.float32, copy=False)
+
+
+@functools.lru_cache(maxsize=4)
+def shared_embedder(cache_dir: str | None = None) -> FaceEmbedder:
+    """One embedder per process (and cache folder), for pool workers."""
+    return FaceEmbedder(cache_dir)
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, np.float32)
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)

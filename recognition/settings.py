@@ -1,0 +1,82 @@
+"""Named settings of the recognition layer, one place, each with how its value was chosen.
+
+A flat module of constants and frozen dataclasses; other parts of the recognition layer append
+their own sections below (keep one section per idea, with a comment saying how it was measured).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+# --- model cache ---------------------------------------------------------------------------------
+# MEMORIES_CACHE names the root of the user cache; converted models go to <root>/models and
+# evaluation embeddings to <root>/eval. Models are built locally from the registry package, never
+# committed, so the default is a per-user cache folder.
+CACHE_ENV = "MEMORIES_CACHE"
+DEFAULT_CACHE_ROOT = Path.home() / ".cache" / "memories"
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get(CACHE_ENV, str(DEFAULT_CACHE_ROOT))).expanduser()
+
+
+# --- face embedding (dlib ResNet, 128-d) -------------------------------------------------------
+# dlib's face chip: get_face_chip(img, shape, size=150, padding=0.25) is the crop the network was
+# trained on (dlib's dnn_face_recognition_ex.cpp); any other crop costs accuracy.
+FACE_CHIP_SIZE = 150
+FACE_CHIP_PADDING = 0.25
+# Faces per onnxruntime call. Measured here (1 intra-op thread): batch 16 ~5 ms/face against
+# ~7 ms/face one at a time; larger batches gave nothing more and cost memory.
+EMBED_BATCH = 16
+# One intra-op thread per process: with 2 threads onnxruntime was slower than with 1 on this
+# 2-core machine; parallelism comes from a process pool instead.
+ORT_INTRA_OP_THREADS = 1
+ORT_INTER_OP_THREADS = 1
+# dlib's own same-person threshold for this network (loss_metric distance_threshold read from the
+# model file, and the value dlib's documentation gives for LFW).
+DLIB_SAME_PERSON_DISTANCE = 0.6
+
+
+# --- face detection ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DetectionSettings:
+    """How a photo is turned into face boxes.
+
+    The detectors' windows are 80x80 px (HOG: dlib's frontal_face_detector; MMOD: the
+    detector_windows in mmod_human_face_detector.dat), so a face of `min_face_px` in the original is
+    found only when the working copy is scaled by ~80 / min_face_px. The working copy is scaled so
+    that a `min_face_px` face becomes `window_px`, but never beyond `max_working_side` on its longest
+    side (cost and memory grow with its area): on a 500 px photo that is a 2x upsample, on a 4000 px
+    photo a 0.5x downsample (there the smallest face found is ~160 px, 4% of the width).
+    """
+
+    # "hog" or "mmod". On dlib_faces_det (43 faces, IoU >= 0.4) HOG found 43/43 with no false
+    # positive at 66 ms/photo; MMOD 41/43 (1.0 precision) at 208 ms, and 43/43 only with a 2.5x
+    # working copy at 630 ms (benchmarks/recognition.py --detection). HOG is the default.
+    detector: str = "hog"
+    min_face_px: float = 40.0
+    window_px: float = 80.0
+    max_working_side: int = 2000
+    # MMOD: dlib keeps a window when its score > 0 (loss_mmod's default adjust_threshold).
+    mmod_threshold: float = 0.0
+    # HOG: dlib's detector reports a window at score > 0 (its default adjust_threshold).
+    hog_threshold: float = 0.0
+    # HOG on a grey working copy instead of RGB (dlib then skips the per-channel gradient maximum):
+    # 28 ms against 39 ms on a 500x500 copy and the same 43/43 on dlib_faces_det, but on lfw_min10
+    # it found no face in 25 photos against 11 for RGB (RGB on our 2x copy finds exactly the faces
+    # dlib's own upsample finds). Off: the reference's detection rate matters more than 11 ms.
+    hog_grey: bool = False
+    # pyramid_down<6>: each level is 5/6 the size of the one before (dlib's MMOD input layer).
+    pyramid_ratio: float = 5.0 / 6.0
+    # Boxes whose IoU with a better-scored one exceeds this are dropped. MMOD's own value is read
+    # from the model file (0.338, learned by dlib from the training boxes); HOG uses dlib's own NMS.
+    mmod_nms_iou: float | None = None
+
+
+DETECTION = DetectionSettings()
+
+# Ground-truth matching in the detection evaluation: a detection matches a labelled face at IoU
+# >= 0.4 (dlib's boxes and the hand-drawn ones differ in how much forehead/chin they include).
+DETECTION_MATCH_IOU = 0.4

@@ -1,0 +1,90 @@
+"""Sparse-coding assignment on real faces (AT&T/ORL crops embedded with dlib's ResNet).
+
+The first 30 people form the gallery (5 faces each); their other faces must be assigned to them,
+and faces of the last 10 people, who are not in the gallery, must come back unknown.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import dlib
+import face_recognition_models
+import numpy as np
+import pytest
+from PIL import Image
+
+from recognition.assign import UNKNOWN, SparseCodingAssigner, nonnegative_lasso_fista, pick_exemplars
+
+MODELS = Path(face_recognition_models.__file__).parent / "models"
+KNOWN_PEOPLE = 30
+GALLERY_FACES = 5
+
+
+@pytest.fixture(scope="module")
+def orl(shared_data: Path) -> dict[str, np.ndarray]:
+    root = shared_data / "orl_att"
+    rows = list(csv.DictReader(open(root / "labels.csv", newline="")))
+    predictor = dlib.shape_predictor(str(MODELS / "shape_predictor_5_face_landmarks.dat"))
+    net = dlib.face_recognition_model_v1(str(MODELS / "dlib_face_recognition_resnet_model_v1.dat"))
+    people = sorted({r["identity"] for r in rows}, key=lambda s: int(s.lstrip("s")))
+    # Gallery and known queries: all 10 faces of the known people; outsiders: 4 faces each.
+    keep = [r for r in rows
+            if people.index(r["identity"]) < KNOWN_PEOPLE or int(Path(r["image"]).stem) <= 4]
+    embeddings = []
+    for r in keep:
+        img = np.asarray(Image.open(root / r["image"]).convert("RGB"))  # PGM: dlib cannot read it
+        box = dlib.rectangle(0, 0, img.shape[1] - 1, img.shape[0] - 1)
+        embeddings.append(np.array(net.compute_face_descriptor(img, predictor(img, box))))
+    x = np.array(embeddings, np.float32)
+    person = np.array([people.index(r["identity"]) for r in keep])
+    shot = np.array([int(Path(r["image"]).stem) for r in keep])
+    return {"x": x / np.linalg.norm(x, axis=1, keepdims=True), "person": person, "shot": shot}
+
+
+def _split(orl: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    known = orl["person"] < KNOWN_PEOPLE
+    gallery = known & (orl["shot"] <= GALLERY_FACES)
+    return gallery, known & ~gallery, ~known
+
+
+def test_assigns_known_faces_to_their_person(orl: dict[str, np.ndarray]) -> None:
+    gallery, queries, _ = _split(orl)
+    assigner = SparseCodingAssigner().fit(orl["x"][gallery], orl["person"][gallery])
+    predicted = assigner.predict(orl["x"][queries])
+    truth = orl["person"][queries]
+    assert np.mean(predicted == truth) >= 0.9
+    assert np.mean((predicted != truth) & (predicted != UNKNOWN)) <= 0.03  # wrong names are rare
+
+
+def test_outsiders_come_back_unknown(orl: dict[str, np.ndarray]) -> None:
+    gallery, _, outsiders = _split(orl)
+    assigner = SparseCodingAssigner().fit(orl["x"][gallery], orl["person"][gallery])
+    assert np.mean(assigner.predict(orl["x"][outsiders]) == UNKNOWN) >= 0.9
+
+
+def test_energy_rule_at_least_as_accurate_as_nearest_neighbour(orl: dict[str, np.ndarray]) -> None:
+    gallery, queries, _ = _split(orl)
+    accuracy = {}
+    for rule in ("energy", "nearest_exemplar", "nearest_centroid"):
+        assigner = SparseCodingAssigner(rule=rule).fit(orl["x"][gallery], orl["person"][gallery])  # type: ignore[arg-type]
+        people, _ = assigner.decision(orl["x"][queries])
+        accuracy[rule] = float(np.mean(people == orl["person"][queries]))
+    assert accuracy["energy"] >= accuracy["nearest_exemplar"] - 0.01
+    assert accuracy["energy"] >= accuracy["nearest_centroid"] - 0.01
+
+
+def test_exemplars_and_solver(orl: dict[str, np.ndarray]) -> None:
+    own = orl["x"][orl["person"] == 0]
+    picks = pick_exemplars(own, 4)
+    assert len(set(picks.tolist())) == 4
+    # The solver recovers a non-negative sparse code it was built from.
+    rng = np.random.default_rng(0)
+    atoms = orl["x"][rng.choice(len(orl["x"]), 12, replace=False)]
+    truth = np.zeros(12, np.float32)
+    truth[[2, 7]] = [0.7, 0.4]
+    y = truth @ atoms
+    code = nonnegative_lasso_fista(atoms[None], y[None], np.ones((1, 12), bool), lam=1e-4, iterations=2000)[0]
+    assert np.linalg.norm(code @ atoms - y) < 0.02
+    assert set(np.argsort(-code)[:2].tolist()) == {2, 7}

@@ -1,0 +1,236 @@
+"""Theme rules: each theme's `query` names one function here that proposes candidate memories.
+
+A rule is a plain function over the knowledge graph: (graph, params, today) -> candidates. A
+candidate holds the people it features, the photos it may use (asset ids, any order), the
+template context for its title, a one-line reason, and a score to rank suggestions by. Curation
+(which photos, in what order) and rendering happen in the app; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import networkx as nx
+
+import graph as kg
+from graph.build import neighbours_of_kind
+from graph.names import person_label
+
+
+@dataclass
+class Candidate:
+    theme: str
+    key: str  # stable id of this memory: theme + what it selects
+    people: list[int]  # featured person ids (may be empty: a trip, a year)
+    assets: list[int]
+    context: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    score: float = 0.0
+
+
+Rule = Callable[[nx.Graph, dict[str, Any], date], list[Candidate]]
+
+
+def _visible_assets(graph: nx.Graph, nodes: Iterable[str]) -> list[str]:
+    return [a for a in nodes if not graph.nodes[a]["hidden"]]
+
+
+def _assets_of(graph: nx.Graph, person: str) -> set[str]:
+    return set(_visible_assets(graph, neighbours_of_kind(graph, person, "asset")))
+
+
+def _span(graph: nx.Graph, assets: Iterable[str]) -> tuple[str | None, str | None, list[int]]:
+    days = sorted(d for d in (graph.nodes[a]["date"] for a in assets) if d)
+    years = sorted({int(d[:4]) for d in days})
+    return (days[0] if days else None), (days[-1] if days else None), years
+
+
+def _years_text(years: list[int]) -> str:
+    if not years:
+        return ""
+    return str(years[0]) if years[0] == years[-1] else f"{years[0]}–{years[-1]}"
+
+
+def _people_context(graph: nx.Graph, people: list[str]) -> list[str]:
+    return [person_label(graph.nodes[p]) for p in people]
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def together_assets(graph: nx.Graph, people: list[str]) -> tuple[list[str], int]:
+    """Photos of any of them from the moments where all of them were present; and that moment count."""
+    shared = set.intersection(*(set(neighbours_of_kind(graph, p, "moment")) for p in people))
+    wanted = set().union(*(_assets_of(graph, p) for p in people))
+    assets = [a for m in shared for a in neighbours_of_kind(graph, m, "asset") if a in wanted]
+    return sorted(set(assets)), len(shared)
+
+
+def together(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate]:
+    """Two or more important people across several shared moments (the graph's groups)."""
+    low, high = int(params.get("min_people", 2)), int(params.get("max_people", 4))
+    min_moments = int(params.get("min_moments", 3))
+    groups = params.get("people_sets") or [
+        [m["node"] for m in g["members"]] for g in kg.important_groups(graph, limit=None) if low <= g["size"] <= high
+    ]
+    out = []
+    for members in groups:
+        assets, moments = together_assets(graph, members)
+        if moments < min_moments and not params.get("people_sets"):
+            continue
+        names = _people_context(graph, members)
+        start, end, years = _span(graph, assets)
+        out.append(
+            Candidate(
+                theme="together",
+                key="together:" + "-".join(sorted(str(graph.nodes[p]["id"]) for p in members)),
+                people=[int(graph.nodes[p]["id"]) for p in members],
+                assets=[int(graph.nodes[a]["id"]) for a in assets],
+                context={"people": names, "start": start, "end": end, "years": years, "count": len(assets)},
+                reason=f"{_and(names)} together in {len(assets)} photos across {moments} moments, {_years_text(years)}",
+                score=moments + 0.01 * len(assets),
+            )
+        )
+    return out
+
+
+def person_over_the_years(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate]:
+    min_years = int(params.get("min_years", 3))
+    chosen = params.get("people_sets")
+    rows = [[p] for p in chosen[0]] if chosen else [[r["node"]] for r in kg.important_people(graph, limit=None)]
+    out = []
+    for (person,) in rows:
+        assets = sorted(_assets_of(graph, person))
+        start, end, years = _span(graph, assets)
+        if len(years) < min_years and not chosen:
+            continue
+        name = person_label(graph.nodes[person])
+        out.append(
+            Candidate(
+                theme="person_over_the_years",
+                key=f"person_over_the_years:{graph.nodes[person]['id']}",
+                people=[int(graph.nodes[person]["id"])],
+                assets=[int(graph.nodes[a]["id"]) for a in assets],
+                context={"people": [name], "person": name, "start": start, "end": end, "years": years,
+                         "count": len(assets)},
+                reason=f"{name} in {len(assets)} photos over {len(years)} years, {_years_text(years)}",
+                score=len(years) + 0.01 * len(assets),
+            )
+        )
+    return out
+
+
+def trip(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate]:
+    min_photos = int(params.get("min_photos", 10))
+    out = []
+    for row in kg.trips(graph):
+        moments = neighbours_of_kind(graph, row["node"], "moment")
+        assets = sorted({a for m in moments for a in _visible_assets(graph, neighbours_of_kind(graph, m, "asset"))})
+        if len(assets) < min_photos:
+            continue
+        start, end, years = _span(graph, assets)
+        place = row["title"].rsplit(",", 1)[0]
+        out.append(
+            Candidate(
+                theme="trip",
+                key=f"trip:{row['node'].split(':')[1]}",
+                people=[],
+                assets=[int(graph.nodes[a]["id"]) for a in assets],
+                context={"people": row["people"], "place": place, "places": row["places"], "start": start,
+                         "end": end, "years": years, "count": len(assets)},
+                reason=f"{row['title']}: {len(assets)} photos over {len(moments)} moments",
+                score=len(moments) + 0.01 * len(assets),
+            )
+        )
+    return out
+
+
+def on_this_day(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate]:
+    window, min_years = int(params.get("window_days", 3)), int(params.get("min_years", 1))
+    wanted = set()
+    for shift in range(-window, window + 1):
+        day = today + timedelta(days=shift)
+        wanted.add(day.strftime("%m-%d"))
+    assets = [
+        a for a, attrs in graph.nodes(data=True)
+        if attrs.get("kind") == "asset" and not attrs["hidden"] and attrs["date"]
+        and attrs["date"][5:] in wanted and int(attrs["date"][:4]) < today.year
+    ]
+    start, end, years = _span(graph, assets)
+    if len(years) < min_years:
+        return []
+    return [
+        Candidate(
+            theme="on_this_day",
+            key=f"on_this_day:{today.strftime('%m-%d')}",
+            people=[],
+            assets=sorted(int(graph.nodes[a]["id"]) for a in assets),
+            context={"today": today, "start": start, "end": end, "years": years, "count": len(assets)},
+            reason=f"{len(assets)} photos taken around {today.strftime('%d %B')} in {', '.join(map(str, years))}",
+            score=len(years) + 0.01 * len(assets),
+        )
+    ]
+
+
+def group_gathering(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate]:
+    min_people, min_photos = int(params.get("min_people", 3)), int(params.get("min_photos", 6))
+    out = []
+    for group in kg.important_groups(graph, limit=None):
+        if group["size"] < min_people:
+            continue
+        members = [m["node"] for m in group["members"]]
+        assets, moments = together_assets(graph, members)
+        if len(assets) < min_photos:
+            continue
+        names = _people_context(graph, members)
+        start, end, years = _span(graph, assets)
+        out.append(
+            Candidate(
+                theme="group_gathering",
+                key="group_gathering:" + "-".join(sorted(str(graph.nodes[p]["id"]) for p in members)),
+                people=[int(graph.nodes[p]["id"]) for p in members],
+                assets=[int(graph.nodes[a]["id"]) for a in assets],
+                context={"people": names, "start": start, "end": end, "years": years, "count": len(assets)},
+                reason=f"{_and(names)} gathered in {moments} moments ({len(assets)} photos)",
+                score=moments + 0.01 * len(assets),
+            )
+        )
+    return out
+
+
+def year_in_review(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate]:
+    min_moments = int(params.get("min_moments", 6))
+    out = []
+    for year in graph.graph["years"]:
+        moments = neighbours_of_kind(graph, year, "moment")
+        assets = sorted({a for m in moments for a in _visible_assets(graph, neighbours_of_kind(graph, m, "asset"))})
+        if len(moments) < min_moments or not assets:
+            continue
+        number = int(graph.nodes[year]["id"])
+        start, end, _ = _span(graph, assets)
+        out.append(
+            Candidate(
+                theme="year_in_review",
+                key=f"year_in_review:{number}",
+                people=[],
+                assets=[int(graph.nodes[a]["id"]) for a in assets],
+                context={"year": number, "start": start, "end": end, "years": [number], "count": len(assets)},
+                reason=f"{number}: {len(moments)} moments, {len(assets)} photos",
+                score=len(moments) / 10 + 0.001 * len(assets),
+            )
+        )
+    return out
+
+
+RULES: dict[str, Rule] = {
+    "together": together,
+    "person_over_the_years": person_over_the_years,
+    "trip": trip,
+    "on_this_day": on_this_day,
+    "group_gathering": group_gathering,
+    "year_in_review": year_in_review,
+}
