@@ -86,21 +86,31 @@ def zipf_sizes(faces: int, per_person: int = 50) -> np.ndarray:
     return sizes
 
 
-def synthesize(model: dict[str, object], faces: int, seed: int = 0) -> dict[str, np.ndarray]:
+def synthesize_faces(model: dict[str, object], sizes: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Unit embeddings for people of the given sizes, in person order."""
     rng = np.random.default_rng(seed)
-    sizes = zipf_sizes(faces)
+    faces = int(sizes.sum())
     mu = _unit(rng.standard_normal((1, DIM)))[0] * float(model["centre_mean_norm"])  # type: ignore[arg-type]
     centres = mu + _gaussian(rng, len(sizes), model["centre_spectrum"])  # type: ignore[arg-type]
     identity = np.repeat(np.arange(len(sizes)), sizes)
+    scale_q = np.asarray(model["face_scale_quantiles"])  # type: ignore[arg-type]
     # Generate the within-person deviations in blocks to keep the generator's own memory small.
     emb = np.empty((faces, DIM), np.float32)
     block = 100_000
     for start in range(0, faces, block):
         stop = min(start + block, faces)
-        dev = _gaussian(np.random.default_rng(seed + 1 + start), stop - start, model["within_spectrum"])  # type: ignore[arg-type]
-        q = np.asarray(model["face_scale_quantiles"])  # type: ignore[arg-type]
-        scale = np.interp(rng.random(stop - start), np.linspace(0, 1, len(q)), q)
+        block_rng = np.random.default_rng(seed + 1 + start)
+        dev = _gaussian(block_rng, stop - start, model["within_spectrum"])  # type: ignore[arg-type]
+        scale = np.interp(block_rng.random(stop - start), np.linspace(0, 1, len(scale_q)), scale_q)
         emb[start:stop] = _unit(centres[identity[start:stop]] + dev * scale[:, None])
+    return emb
+
+
+def synthesize(model: dict[str, object], faces: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    sizes = zipf_sizes(faces)
+    identity = np.repeat(np.arange(len(sizes)), sizes)
+    emb = synthesize_faces(model, sizes, seed)
     # Events: consecutive runs of <= 5 faces of one person; six random events make a moment.
     event = np.zeros(faces, np.int64)
     event_id = 0
@@ -128,7 +138,9 @@ def synthesize(model: dict[str, object], faces: int, seed: int = 0) -> dict[str,
     return {"embeddings": emb, "identities": identity, "moments": moment, "photos": photo}
 
 
-def distance_quantiles(x: np.ndarray, ids: np.ndarray, rng: np.random.Generator, pairs: int = 200_000) -> dict:
+def distance_quantiles(
+    x: np.ndarray, ids: np.ndarray, rng: np.random.Generator, pairs: int = 200_000
+) -> dict[str, list[float]]:
     i = rng.integers(len(x), size=pairs)
     j = rng.integers(len(x), size=pairs)
     d = np.linalg.norm(x[i] - x[j], axis=1)
@@ -147,17 +159,22 @@ def distance_quantiles(x: np.ndarray, ids: np.ndarray, rng: np.random.Generator,
             "different": np.round(np.quantile(d[~same & (ids[i] != ids[j])], q), 3).tolist()}
 
 
+def _rounded(values: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 4) for k, v in values.items()}
+
+
 def run_one(faces: int, model: dict[str, object]) -> dict:
     data = synthesize(model, faces)
     start = time.perf_counter()
-    clusterer = TwoPassClusterer().fit(data["embeddings"], moment_ids=data["moments"], photo_ids=data["photos"])
+    clusterer = TwoPassClusterer().fit(
+        data["embeddings"], moment_ids=data["moments"], photo_ids=data["photos"])
     seconds = time.perf_counter() - start
     pass1_clusters = int(clusterer.pass1_labels_.max()) + 1
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     return {"faces": faces, "people": int(data["identities"].max()) + 1, "seconds": round(seconds, 1),
             "peak_rss_gb": round(rss_gb, 2), "pass1_clusters": pass1_clusters,
             "clusters": int(clusterer.labels_.max()) + 1,
-            "bcubed_f": round(bcubed_prf(data["identities"], clusterer.labels_).f, 4),
+            "bcubed": _rounded(bcubed_prf(data["identities"], clusterer.labels_).as_dict()),
             "same_photo_violations": same_photo_violations(clusterer.labels_, data["photos"])}
 
 
@@ -185,13 +202,16 @@ def main() -> None:
     synth = synthesize(model, 10_000)
     print("synthetic distance quantiles (5/25/50/75/95%):",
           distance_quantiles(synth["embeddings"], synth["identities"], np.random.default_rng(0)))
-    print(f"{'faces':>9}{'people':>8}{'seconds':>9}{'peak GB':>9}{'pass1':>9}{'clusters':>10}{'B3 F':>8}{'viol':>6}")
+    print(f"{'faces':>9}{'people':>8}{'seconds':>9}{'peak GB':>9}{'pass1':>9}{'clusters':>10}"
+          f"{'B3 P':>8}{'B3 R':>8}"
+          f"{'B3 F':>8}{'viol':>6}")
     for size in args.sizes:
         out = subprocess.run([sys.executable, __file__, "--one", str(size), "--model", json.dumps(model)],
                              capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"{r['faces']:>9}{r['people']:>8}{r['seconds']:>9}{r['peak_rss_gb']:>9}{r['pass1_clusters']:>9}"
-              f"{r['clusters']:>10}{r['bcubed_f']:>8}{r['same_photo_violations']:>6}", flush=True)
+              f"{r['clusters']:>10}{r['bcubed']['precision']:>8}{r['bcubed']['recall']:>8}{r['bcubed']['f']:>8}"
+              f"{r['same_photo_violations']:>6}", flush=True)
 
 
 if __name__ == "__main__":

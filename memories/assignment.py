@@ -32,15 +32,21 @@ def assign_new_faces(library: Library) -> int:
     people = np.asarray(people, dtype=np.int64)
     people[confidence < assigner.min_confidence] = UNKNOWN
     # A photo never holds a person twice, and a rejected face never returns to that person.
-    present = {(int(a), int(p)) for a, p in library.db.execute(
-        "SELECT asset_id, person_id FROM observations WHERE person_id IS NOT NULL")}
+    present = {
+        (int(a), int(p))
+        for a, p in library.db.execute(
+            "SELECT asset_id, person_id FROM observations WHERE person_id IS NOT NULL"
+        )
+    }
     assigned = 0
     with library.transaction() as db:
         order = np.argsort(-confidence)
         for i in order:
             person, face_id, asset = int(people[i]), int(fresh.ids[i]), int(fresh.asset_ids[i])
             if person == UNKNOWN or (face_id, person) in rejected or (asset, person) in present:
-                db.execute("UPDATE observations SET assign_score = ? WHERE id = ?", (float(confidence[i]), face_id))
+                db.execute(
+                    "UPDATE observations SET assign_score = ? WHERE id = ?", (float(confidence[i]), face_id)
+                )
                 continue
             present.add((asset, person))
             db.execute(
@@ -78,9 +84,13 @@ def merge_suggestions(library: Library) -> list[dict[str, Any]]:
         b = int(people_ids[gallery.people_[suggestion.person_b].cluster])
         if a in hidden or b in hidden:
             continue
-        rows.append({
-            "person_a": a, "label_a": label(a, names.get(a)),
-            "person_b": b, "label_b": label(b, names.get(b)),
-            "distance": round(float(suggestion.linkage), 4),
-        })
+        rows.append(
+            {
+                "person_a": a,
+                "label_a": label(a, names.get(a)),
+                "person_b": b,
+                "label_b": label(b, names.get(b)),
+                "distance": round(float(suggestion.linkage), 4),
+            }
+        )
     return rows

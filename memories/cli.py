@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -51,7 +51,7 @@ def _open(library: Path | None, create: bool = False) -> Any:
         _fail(str(error))
 
 
-def _fail(message: str, code: int = 2) -> Any:
+def _fail(message: str, code: int = 2) -> NoReturn:
     print(f"memories: error: {message}", file=sys.stderr)
     raise typer.Exit(code)
 
@@ -67,7 +67,10 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     """A plain aligned text table."""
     if not rows:
         return "(none)"
-    cells = [[str(row.get(column, "")) if row.get(column) is not None else "" for column in columns] for row in rows]
+    cells = [
+        [str(row.get(column, "")) if row.get(column) is not None else "" for column in columns]
+        for row in rows
+    ]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
@@ -107,7 +110,11 @@ def moments(library: LibraryOption = None, as_json: JsonOption = False) -> None:
 
     items = list_moments(_open(library))
     rows = [{k: v for k, v in m.as_dict().items() if k != "asset_ids"} for m in items]
-    _emit([m.as_dict() for m in items], as_json, table(rows, ["id", "start", "end", "assets", "latitude", "longitude"]))
+    _emit(
+        [m.as_dict() for m in items],
+        as_json,
+        table(rows, ["id", "start", "end", "assets", "latitude", "longitude"]),
+    )
 
 
 @app.command()
@@ -190,7 +197,9 @@ def reject(
 @app.command()
 def confirm(
     face_id: Annotated[int, typer.Argument(help="Face id.")],
-    person: Annotated[str | None, typer.Option("--person", help="Who it is (default: its current person).")] = None,
+    person: Annotated[
+        str | None, typer.Option("--person", help="Who it is (default: its current person).")
+    ] = None,
     library: LibraryOption = None,
 ) -> None:
     """Confirm a face: it anchors its person in every re-cluster."""
@@ -267,7 +276,9 @@ LimitOption = Annotated[int, typer.Option("--limit", "-n", help="At most this ma
 
 
 @graph_app.command("important")
-def graph_important(library: LibraryOption = None, limit: LimitOption = 20, as_json: JsonOption = False) -> None:
+def graph_important(
+    library: LibraryOption = None, limit: LimitOption = 20, as_json: JsonOption = False
+) -> None:
     """Important people, ranked, with why (frequency, recency, spread over years, centrality)."""
     rows = _graph_call(library, "important_people", limit=limit)
     _emit(rows, as_json, table(rows, ["rank", "id", "label", "score", "moments", "photos", "reason"]))
@@ -297,17 +308,25 @@ def graph_trips(library: LibraryOption = None, as_json: JsonOption = False) -> N
 
 @graph_app.command("last-seen")
 def graph_last_seen(
-    person: Annotated[str, typer.Argument(help="Name or id.")], library: LibraryOption = None, as_json: JsonOption = False
+    person: Annotated[str, typer.Argument(help="Name or id.")],
+    library: LibraryOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """The last moment you photographed a person."""
     row = _graph_call(library, "last_seen", person)
-    text = "never" if not row else f"{row['label']}: last seen {row['start']} at {row['place'] or 'an unknown place'}"
+    text = (
+        "never"
+        if not row
+        else f"{row['label']}: last seen {row['start']} at {row['place'] or 'an unknown place'}"
+    )
     _emit(row, as_json, text)
 
 
 @graph_app.command("timeline")
 def graph_timeline(
-    person: Annotated[str, typer.Argument(help="Name or id.")], library: LibraryOption = None, as_json: JsonOption = False
+    person: Annotated[str, typer.Argument(help="Name or id.")],
+    library: LibraryOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """A person's moments, newest first."""
     rows = _graph_call(library, "person_timeline", person)
@@ -327,9 +346,13 @@ def graph_together(
 
 @app.command()
 def search(
-    people: Annotated[list[str] | None, typer.Argument(help="Names or ids (all of them must be in a photo).")] = None,
+    people: Annotated[
+        list[str] | None, typer.Argument(help="Names or ids (all of them must be in a photo).")
+    ] = None,
     any_: Annotated[bool, typer.Option("--any", help="Photos with any of them instead of all.")] = False,
-    exclude: Annotated[list[str] | None, typer.Option("--not", help="Leave out photos with this person.")] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--not", help="Leave out photos with this person.")
+    ] = None,
     place: Annotated[str | None, typer.Option(help="A town, region or country.")] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
@@ -339,8 +362,15 @@ def search(
 ) -> None:
     """Find photos by the people in them (compound person search), place and dates."""
     rows = _graph_call(
-        library, "search", people or [], match="any" if any_ else "all", exclude=exclude or [], place=place,
-        date_from=date_from, date_to=date_to, limit=limit,
+        library,
+        "search",
+        people or [],
+        match="any" if any_ else "all",
+        exclude=exclude or [],
+        place=place,
+        date_from=date_from,
+        date_to=date_to,
+        limit=limit,
     )
     shown = [{**r, "people": ", ".join(r["people"])} for r in rows]
     _emit(rows, as_json, table(shown, ["id", "taken_at", "place", "people", "path"]))
@@ -348,9 +378,7 @@ def search(
 
 # --- memories -------------------------------------------------------------------------------
 @app.command()
-def suggest(
-    library: LibraryOption = None, limit: LimitOption = 20, as_json: JsonOption = False
-) -> None:
+def suggest(library: LibraryOption = None, limit: LimitOption = 20, as_json: JsonOption = False) -> None:
     """Memories the theme rules propose, best first, each with the reason."""
     from memories.making import suggest as suggest_memories
 
@@ -368,7 +396,9 @@ def _size(text: str | None) -> tuple[int, int]:
     try:
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        return _fail(f"--size {text!r}: give WxH (1280x720) or one of {', '.join(render_settings.NAMED_SIZES)}")
+        return _fail(
+            f"--size {text!r}: give WxH (1280x720) or one of {', '.join(render_settings.NAMED_SIZES)}"
+        )
     return width, height
 
 
@@ -389,17 +419,24 @@ def _render_progress() -> Any:
 
 @app.command()
 def make(
-    theme: Annotated[str, typer.Argument(help="Theme id: together, person_over_the_years, trip, on_this_day, ...")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The MP4 to write (poster .jpg and .json beside).")],
+    theme: Annotated[
+        str, typer.Argument(help="Theme id: together, person_over_the_years, trip, on_this_day, ...")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The MP4 to write (poster .jpg and .json beside).")
+    ],
     people: Annotated[str | None, typer.Option(help="Comma-separated names or ids to feature.")] = None,
     place: Annotated[str | None, typer.Option(help="Only memories at this place.")] = None,
     year: Annotated[int | None, typer.Option(help="Only memories from this year.")] = None,
     length: Annotated[str | None, typer.Option(help="short (30 s), medium (60 s) or long (90 s).")] = None,
     mood: Annotated[
-        str | None, typer.Option(help="gentle, chill, uplifting, happy, sentimental or epic (default: the theme's).")
+        str | None,
+        typer.Option(help="gentle, chill, uplifting, happy, sentimental or epic (default: the theme's)."),
     ] = None,
     music: Annotated[Path | None, typer.Option(help="A music file, or a folder to pick one from.")] = None,
-    size: Annotated[str | None, typer.Option(help="WxH, or 720p, 1080p, portrait (default 1280x720).")] = None,
+    size: Annotated[
+        str | None, typer.Option(help="WxH, or 720p, 1080p, portrait (default 1280x720).")
+    ] = None,
     library: LibraryOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -411,14 +448,26 @@ def make(
 
     try:
         result = make_memory(
-            _open(library), theme, output, people=[p for p in (people or "").split(",") if p.strip()] or None,
-            place=place, year=year, length=length, mood=mood, music=music, size=_size(size),
+            _open(library),
+            theme,
+            output,
+            people=[p for p in (people or "").split(",") if p.strip()] or None,
+            place=place,
+            year=year,
+            length=length,
+            mood=mood,
+            music=music,
+            size=_size(size),
             progress=_render_progress(),
         )
     except (MemoryError_, RenderError, AudioError, ValueError, LookupError) as error:
         _fail(str(error).strip("'\""))
-    _emit(result, as_json, f"wrote {result['video']} ({result['duration']} s, {result['photos']} photos, "
-          f"rendered in {result['render_seconds']} s); poster {result['poster']}")
+    _emit(
+        result,
+        as_json,
+        f"wrote {result['video']} ({result['duration']} s, {result['photos']} photos, "
+        f"rendered in {result['render_seconds']} s); poster {result['poster']}",
+    )
 
 
 @app.command()
@@ -446,7 +495,10 @@ def serve(
     library: LibraryOption = None,
     port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,
     host: Annotated[
-        str, typer.Option(help="Address to bind. The default serves this machine only; another exposes your photos.")
+        str,
+        typer.Option(
+            help="Address to bind. The default serves this machine only; another exposes your photos."
+        ),
     ] = "127.0.0.1",
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in a browser.")] = False,
 ) -> None:
@@ -478,15 +530,21 @@ WorkersOption = Annotated[int, typer.Option(help="Worker processes (default: cor
 
 
 @eval_app.command("verification")
-def eval_verification(dataset: DatasetArgument, workers: WorkersOption = 0, as_json: JsonOption = False) -> None:
+def eval_verification(
+    dataset: DatasetArgument, workers: WorkersOption = 0, as_json: JsonOption = False
+) -> None:
     """Same/different pairs (3,000 each, fixed seed, or the set's pairs.csv): 10-fold accuracy and
     TAR at FAR 1e-3, beside the dlib reference pipeline on the same pairs."""
     from memories.evaluation.verification import evaluate_verification
 
     result = evaluate_verification(dataset, workers=workers or None)
     ref = result.get("reference") or {}
-    _emit(result, as_json, f"accuracy {result['accuracy']:.4f}  TAR@FAR1e-3 {result['tar_at_far_1e-3']:.4f}  "
-          f"pairs {result['pairs']}  (dlib reference: accuracy {ref.get('accuracy', float('nan')):.4f})")
+    _emit(
+        result,
+        as_json,
+        f"accuracy {result['accuracy']:.4f}  TAR@FAR1e-3 {result['tar_at_far_1e-3']:.4f}  "
+        f"pairs {result['pairs']}  (dlib reference: accuracy {ref.get('accuracy', float('nan')):.4f})",
+    )
 
 
 @eval_app.command("detection")
@@ -500,11 +558,17 @@ def eval_detection(
     from recognition.settings import DETECTION
 
     result = evaluate_detection(dataset, detector=detector or DETECTION.detector)
-    _emit(result, as_json, f"recall {result['recall']:.3f}  precision {result['precision']:.3f}  faces {result['faces']}")
+    _emit(
+        result,
+        as_json,
+        f"recall {result['recall']:.3f}  precision {result['precision']:.3f}  faces {result['faces']}",
+    )
 
 
 @eval_app.command("clustering")
-def eval_clustering(dataset: DatasetArgument, workers: WorkersOption = 0, as_json: JsonOption = False) -> None:
+def eval_clustering(
+    dataset: DatasetArgument, workers: WorkersOption = 0, as_json: JsonOption = False
+) -> None:
     """Ours at its defaults against tuned baselines (Chinese whispers, DBSCAN, HDBSCAN, HAC average):
     pairwise and BCubed precision/recall/F, clusters, singletons, same-photo violations, seconds."""
     from memories.evaluation.clustering import evaluate_clustering, format_clustering_table
@@ -521,3 +585,54 @@ def eval_clustering(dataset: DatasetArgument, workers: WorkersOption = 0, as_jso
     )
     result["detection_rate"] = round(float(found.mean()), 4) if len(found) else 0.0
     _emit(result, as_json, format_clustering_table(result))
+
+
+# --- the demo -------------------------------------------------------------------------------
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "photos"
+
+
+@app.command()
+def demo(
+    library: LibraryOption = None,
+    output: Annotated[Path, typer.Option(help="Folder for the rendered memory.")] = Path("out"),
+    samples: Annotated[Path, typer.Option(help="The photos to use.")] = SAMPLES,
+) -> None:
+    """Everything on the bundled samples: index, cluster, the People album, the graph, suggestions,
+    and a rendered Together memory."""
+    from memories import making
+    from memories import people as people_module
+    from memories.pipeline import cluster_and_graph, index_and_assign, library_summary
+
+    lib = _open(library, create=True)
+    print(f"== memories index {samples}")
+    print(index_and_assign(lib, [samples]).line())
+    print("== memories cluster")
+    print(cluster_and_graph(lib).line())
+    print("== library\n" + "  ".join(f"{k}: {v}" for k, v in library_summary(lib).items()))
+    rows = [p.as_dict() for p in people_module.list_people(lib)]
+    print("== memories people\n" + table(rows, ["id", "label", "photos", "faces"]))
+    import graph as kg
+    from memories.graph_store import load
+
+    g = load(lib)
+    print(
+        "== memories graph groups\n" + table(kg.important_groups(g), ["rank", "label", "moments", "reason"])
+    )
+    print("== memories graph places\n" + table(kg.frequent_places(g), ["rank", "label", "photos", "is_home"]))
+    trips = [{**t, "people": ", ".join(t["people"])} for t in kg.trips(g)]
+    print("== memories graph trips\n" + table(trips, ["title", "start", "end", "photos", "people"]))
+    suggestions = making.suggest(lib)
+    print("== memories suggest\n" + table(suggestions, ["key", "title", "subtitle", "reason"]))
+    together = next((s for s in suggestions if s["theme"] == "together"), None)
+    if together is None:
+        _fail("no Together memory found in the samples")
+    output.mkdir(parents=True, exist_ok=True)
+    target = output / "together.mp4"
+    print(f"== memories make together --people {','.join(together['people'])} --length short -o {target}")
+    result = making.make(
+        lib, "together", target, people=together["people"], length="short", progress=_render_progress()
+    )
+    print(
+        f"wrote {result['video']} ({result['duration']} s, {result['photos']} photos, "
+        f"rendered in {result['render_seconds']} s), poster {result['poster']}"
+    )

@@ -68,7 +68,9 @@ def load_faces(library: Library, where: str = "") -> FaceTable:
         "SELECT o.id, o.asset_id, COALESCE(a.moment_id, -1) AS moment_id, o.face_embedding, o.body_embedding, "
         "COALESCE(o.quality, 1.0) AS quality, COALESCE(o.person_id, -1) AS person_id "
         "FROM observations o JOIN assets a ON a.id = o.asset_id "
-        "WHERE o.source = 'detector' AND o.is_clear = 1 AND o.face_embedding IS NOT NULL " + where + " ORDER BY o.id"
+        "WHERE o.source = 'detector' AND o.is_clear = 1 AND o.face_embedding IS NOT NULL "
+        + where
+        + " ORDER BY o.id"
     ).fetchall()
     face = np.array([from_blob(r["face_embedding"]) for r in rows], dtype=np.float32).reshape(len(rows), -1)
     bodies = [from_blob(r["body_embedding"]) for r in rows]
@@ -106,11 +108,16 @@ def apply_xmp_names(library: Library) -> int:
                 "SELECT id FROM people WHERE name = ? COLLATE NOCASE AND merged_into IS NULL ORDER BY id",
                 (row["xmp_name"],),
             ).fetchone()
-            person_id = int(person[0]) if person else int(
-                db.execute("INSERT INTO people (name) VALUES (?)", (row["xmp_name"],)).lastrowid or 0
+            person_id = (
+                int(person[0])
+                if person
+                else int(
+                    db.execute("INSERT INTO people (name) VALUES (?)", (row["xmp_name"],)).lastrowid or 0
+                )
             )
             db.execute(
-                "INSERT INTO feedback_confirmations (observation_id, person_id) VALUES (?, ?)", (row["id"], person_id)
+                "INSERT INTO feedback_confirmations (observation_id, person_id) VALUES (?, ?)",
+                (row["id"], person_id),
             )
             db.execute("UPDATE observations SET person_id = ? WHERE id = ?", (person_id, row["id"]))
     return len(rows)
@@ -119,7 +126,9 @@ def apply_xmp_names(library: Library) -> int:
 def feedback(library: Library) -> tuple[dict[int, int], set[tuple[int, int]]]:
     """(face id -> confirmed person, {(face id, rejected person)}), people resolved through merges."""
     db = library.db
-    confirmed = {int(o): canonical(db, int(p)) for o, p in db.execute("SELECT observation_id, person_id FROM feedback_confirmations")
+    confirmed = {
+        int(o): canonical(db, int(p))
+        for o, p in db.execute("SELECT observation_id, person_id FROM feedback_confirmations")
     }
     rejected = {
         (int(o), canonical(db, int(p)))
@@ -194,7 +203,9 @@ def map_clusters_to_people(
     db = library.db
     person_of_row = np.full(len(table), -1, dtype=np.int64)
     alive = {int(r[0]) for r in db.execute("SELECT id FROM people WHERE merged_into IS NULL")}
-    previous = np.array([canonical(db, int(p)) if p >= 0 else -1 for p in table.previous_person], dtype=np.int64)
+    previous = np.array(
+        [canonical(db, int(p)) if p >= 0 else -1 for p in table.previous_person], dtype=np.int64
+    )
     rows_of: dict[int, list[int]] = defaultdict(list)
     for i, label in enumerate(labels):
         if label >= 0:
@@ -232,7 +243,7 @@ def enforce_feedback(
     for i, person in enumerate(person_of_row):
         if person >= 0:
             by_person[int(person)].append(i)
-    for person, rows in by_person.items():
+    for rows in by_person.values():
         mean = table.face[rows].mean(axis=0)
         per_photo: dict[int, list[int]] = defaultdict(list)
         for i in rows:
@@ -242,7 +253,10 @@ def enforce_feedback(
                 continue
             keep = min(
                 members,
-                key=lambda i: (int(table.ids[i]) not in confirmed, float(np.linalg.norm(table.face[i] - mean))),
+                key=lambda i: (
+                    int(table.ids[i]) not in confirmed,
+                    float(np.linalg.norm(table.face[i] - mean)),
+                ),
             )
             for i in members:
                 if i != keep:
@@ -250,7 +264,9 @@ def enforce_feedback(
     return person_of_row
 
 
-def write_assignments(library: Library, table: FaceTable, labels: np.ndarray, person_of_row: np.ndarray) -> None:
+def write_assignments(
+    library: Library, table: FaceTable, labels: np.ndarray, person_of_row: np.ndarray
+) -> None:
     with library.transaction() as db:
         db.executemany(
             "UPDATE observations SET cluster_id = ?, person_id = ? WHERE id = ?",

@@ -19,13 +19,21 @@ def snapshot(library: Library, *, since_asset: int = 0) -> kg.LibrarySnapshot:
     db = library.db
     assets = tuple(
         kg.AssetRecord(
-            r["id"], r["path"], r["taken_ts"], r["taken_at"], r["latitude"], r["longitude"], r["moment_id"],
+            r["id"],
+            r["path"],
+            r["taken_ts"],
+            r["taken_at"],
+            r["latitude"],
+            r["longitude"],
+            r["moment_id"],
             bool(r["hidden"]),
         )
         for r in db.execute("SELECT * FROM assets WHERE id > ? ORDER BY id", (since_asset,))
     )
     moments = tuple(
-        kg.MomentRecord(r["id"], r["start_ts"], r["end_ts"], r["latitude"], r["longitude"], r["start_at"], r["end_at"])
+        kg.MomentRecord(
+            r["id"], r["start_ts"], r["end_ts"], r["latitude"], r["longitude"], r["start_at"], r["end_at"]
+        )
         for r in db.execute("SELECT * FROM moments ORDER BY id")
     )
     observations = tuple(
@@ -58,7 +66,13 @@ def update_after_index(library: Library, previous_max_asset: int) -> nx.Graph:
     delta_assets = snapshot(library, since_asset=previous_max_asset)
     moved = tuple(
         kg.AssetRecord(
-            r["id"], r["path"], r["taken_ts"], r["taken_at"], r["latitude"], r["longitude"], r["moment_id"],
+            r["id"],
+            r["path"],
+            r["taken_ts"],
+            r["taken_at"],
+            r["latitude"],
+            r["longitude"],
+            r["moment_id"],
             bool(r["hidden"]),
         )
         for r in library.db.execute("SELECT * FROM assets WHERE id <= ?", (previous_max_asset,))

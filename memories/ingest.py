@@ -275,7 +275,9 @@ def _upsert_asset(db: Any, photo: Photo, recognised: bool) -> tuple[int, bool, b
     """(asset id, whether it is new, whether it was already recognised)."""
     meta = photo.meta
     path = str(photo.path)
-    row = db.execute("SELECT id, recognised FROM assets WHERE content_hash = ?", (photo.content_hash,)).fetchone()
+    row = db.execute(
+        "SELECT id, recognised FROM assets WHERE content_hash = ?", (photo.content_hash,)
+    ).fetchone()
     taken = meta.taken
     if taken is None:
         from datetime import UTC, datetime
@@ -340,35 +342,54 @@ def _store_regions(db: Any, asset_id: int, photo: Photo) -> None:
 
 
 def _store_observations(db: Any, asset_id: int, observations: list[Any]) -> int:
-    """Replace the asset's machine observations; observations users confirmed keep their rows."""
-    kept = {
-        int(row[0])
-        for row in db.execute(
-            "SELECT o.id FROM observations o JOIN feedback_confirmations c ON c.observation_id = o.id "
-            "WHERE o.asset_id = ?",
-            (asset_id,),
-        )
-    }
-    if kept:
-        return 0  # already recognised and confirmed by the user: nothing to redo
-    db.execute("DELETE FROM observations WHERE asset_id = ?", (asset_id,))
+    """Store an asset's observations. Earlier ones of the same face (box IoU >= 0.5) are updated in
+    place, so their ids and everything the user said about them stay; earlier faces no longer
+    detected are dropped unless the user named, confirmed or rejected them."""
+    from memories.recognise import iou
+
+    old = db.execute(
+        "SELECT o.id, o.face_x, o.face_y, o.face_w, o.face_h, "
+        "EXISTS(SELECT 1 FROM feedback_confirmations c WHERE c.observation_id = o.id) "
+        "OR EXISTS(SELECT 1 FROM feedback_rejections r WHERE r.observation_id = o.id) AS touched "
+        "FROM observations o WHERE o.asset_id = ?",
+        (asset_id,),
+    ).fetchall()
+    unmatched = {int(r["id"]): r for r in old}
     for obs in observations:
-        db.execute(
-            "INSERT INTO observations (asset_id, source, face_x, face_y, face_w, face_h, landmarks, "
-            "detector_score, body_x, body_y, body_w, body_h, face_embedding, body_embedding, quality, "
-            "is_clear, xmp_name) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                asset_id,
-                obs.source,
-                *obs.face_box,
-                to_blob(obs.landmarks),
-                obs.detector_score,
-                *(obs.body_box if obs.body_box is not None else (None, None, None, None)),
-                to_blob(obs.face_embedding),
-                to_blob(obs.body_embedding),
-                obs.quality,
-                int(obs.is_clear),
-                obs.xmp_name,
-            ),
+        best, best_iou = None, 0.5
+        for face_id, row in unmatched.items():
+            overlap = iou(obs.face_box, (row["face_x"], row["face_y"], row["face_w"], row["face_h"]))
+            if overlap >= best_iou:
+                best, best_iou = face_id, overlap
+        values = (
+            obs.source,
+            *obs.face_box,
+            to_blob(obs.landmarks),
+            obs.detector_score,
+            *(obs.body_box if obs.body_box is not None else (None, None, None, None)),
+            to_blob(obs.face_embedding),
+            to_blob(obs.body_embedding),
+            obs.quality,
+            int(obs.is_clear),
+            obs.xmp_name,
         )
+        columns = (
+            "source, face_x, face_y, face_w, face_h, landmarks, detector_score, body_x, body_y, body_w, body_h, "
+            "face_embedding, body_embedding, quality, is_clear, xmp_name"
+        )
+        if best is None:
+            db.execute(
+                f"INSERT INTO observations (asset_id, {columns}) VALUES (?{',?' * len(values)})",
+                (asset_id, *values),
+            )
+        else:
+            del unmatched[best]
+            assignments = ", ".join(f"{c.strip()} = ?" for c in columns.split(","))
+            db.execute(
+                f"UPDATE observations SET {assignments}, xmp_name = COALESCE(?, xmp_name) WHERE id = ?",
+                (*values, obs.xmp_name, best),
+            )
+    for face_id, row in unmatched.items():
+        if not row["touched"]:
+            db.execute("DELETE FROM observations WHERE id = ?", (face_id,))
     return len(observations)

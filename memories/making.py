@@ -73,7 +73,8 @@ def candidates(
     if place:
         needle = place.casefold()
         found = [
-            c for c in found
+            c
+            for c in found
             if needle in str(c.context.get("place", "")).casefold()
             or any(needle in str(p).casefold() for p in c.context.get("places", []))
         ]
@@ -111,13 +112,20 @@ def suggest(library: Library, today: date | None = None, limit: int | None = Non
 
 
 def plan(
-    library: Library, theme: Theme, candidate: Candidate, *, length: str | None = None, mood: str | None = None
+    library: Library,
+    theme: Theme,
+    candidate: Candidate,
+    *,
+    length: str | None = None,
+    mood: str | None = None,
 ) -> MemoryPlan:
     """Curate the candidate's photos into a plan the renderer takes."""
     length = length or theme.length
     photos = _candidate_photos(library, candidate)
     max_photos = min(theme.max_photos, settings.PHOTOS_PER_LENGTH[length])
-    chosen = curate(photos, candidate.people, max_photos=max_photos, min_photos=min(theme.min_photos, len(photos)))
+    chosen = curate(
+        photos, candidate.people, max_photos=max_photos, min_photos=min(theme.min_photos, len(photos))
+    )
     title, subtitle = theme.render_title(candidate.context)
     return MemoryPlan(
         title=title,
@@ -216,7 +224,9 @@ def render_candidate(
     memory_plan = plan(library, theme, candidate, length=length, mood=mood)
     sig = signature(memory_plan, size, music)
     output = output or library.renders_dir / f"{candidate.key.replace(':', '-')}.mp4"
-    previous = library.db.execute("SELECT signature, path FROM renders WHERE key = ?", (candidate.key,)).fetchone()
+    previous = library.db.execute(
+        "SELECT signature, path FROM renders WHERE key = ?", (candidate.key,)
+    ).fetchone()
     if skip_unchanged and previous and previous["signature"] == sig and Path(previous["path"]).exists():
         return {"key": candidate.key, "video": previous["path"], "skipped": True}
     result = render_memory(memory_plan, output, size=size, music=music, progress=progress)
@@ -294,5 +304,7 @@ def export_theme(
     results = []
     for candidate in candidates(library, theme):
         output = output_dir / f"{candidate.key.replace(':', '-')}.mp4"
-        results.append(render_candidate(library, theme, candidate, output, progress=progress, skip_unchanged=True))
+        results.append(
+            render_candidate(library, theme, candidate, output, progress=progress, skip_unchanged=True)
+        )
     return results

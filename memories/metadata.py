@@ -127,9 +127,9 @@ def read_exif(image: Image.Image) -> PhotoMetadata:
         gps = {}
     if gps and 2 in gps and 4 in gps:
         lat, lon = _dms_to_degrees(gps[2], gps.get(1, "N")), _dms_to_degrees(gps[4], gps.get(3, "E"))
-        if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180:
-            if not (lat == 0.0 and lon == 0.0):  # 0,0 is what broken phones write for "no fix"
-                meta.latitude, meta.longitude = lat, lon
+        # 0,0 is what broken phones write for "no fix".
+        if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180 and (lat, lon) != (0, 0):
+            meta.latitude, meta.longitude = lat, lon
     return meta
 
 
@@ -208,10 +208,10 @@ def read_xmp(text: str) -> PhotoMetadata:
             if lat is not None and lon is not None:
                 meta.latitude, meta.longitude = lat, lon
     for item in root.iter(f"{{{NS['rdf']}}}li"):
-        name = _value(item, "mwg-rs:Name")
+        region_name = _value(item, "mwg-rs:Name")
         kind = _value(item, "mwg-rs:Type") or "Face"
         area = item.find("mwg-rs:Area", NS)
-        if not name or kind != "Face" or area is None:
+        if not region_name or kind != "Face" or area is None:
             continue
         try:
             cx, cy = float(_value(area, "stArea:x") or "nan"), float(_value(area, "stArea:y") or "nan")
@@ -220,7 +220,7 @@ def read_xmp(text: str) -> PhotoMetadata:
             continue
         if all(0.0 <= v <= 1.0 for v in (cx, cy, w, h)):
             # MWG areas are centre-based; we keep top-left boxes everywhere.
-            meta.regions.append(FaceRegion(name=name.strip(), x=cx - w / 2, y=cy - h / 2, w=w, h=h))
+            meta.regions.append(FaceRegion(name=region_name.strip(), x=cx - w / 2, y=cy - h / 2, w=w, h=h))
     return meta
 
 

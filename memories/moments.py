@@ -114,7 +114,7 @@ def rebuild_moments(library: Library) -> int:
             if keep is not None:
                 used.add(keep)
             assignments.append((keep, members))
-        db.execute("DELETE FROM moments WHERE id NOT IN (%s)" % ",".join("?" * len(used)), tuple(used))
+        db.execute(f"DELETE FROM moments WHERE id NOT IN ({','.join('?' * len(used))})", tuple(used))
         for keep, members in assignments:
             ts = timestamps[members]
             geo = [(lats[i], lons[i]) for i in members if not math.isnan(lats[i])]
@@ -151,7 +151,9 @@ def rebuild_moments(library: Library) -> int:
 
 def list_moments(library: Library) -> list[Moment]:
     members: dict[int, list[int]] = {}
-    for row in library.db.execute("SELECT id, moment_id FROM assets WHERE moment_id IS NOT NULL ORDER BY taken_ts"):
+    for row in library.db.execute(
+        "SELECT id, moment_id FROM assets WHERE moment_id IS NOT NULL ORDER BY taken_ts"
+    ):
         members.setdefault(int(row["moment_id"]), []).append(int(row["id"]))
     return [
         Moment(

@@ -65,7 +65,9 @@ def resolve_person(library: Library, reference: str | int) -> int:
     ).fetchall()
     if rows:
         return int(rows[0][0])
-    names = [r[0] for r in db.execute("SELECT name FROM people WHERE name IS NOT NULL AND merged_into IS NULL")]
+    names = [
+        r[0] for r in db.execute("SELECT name FROM people WHERE name IS NOT NULL AND merged_into IS NULL")
+    ]
     close = difflib.get_close_matches(text, names, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise PersonNotFound(f"no person named {text!r}{hint}")
@@ -118,7 +120,8 @@ def merge_people(library: Library, into: str | int, other: str | int) -> int:
         if not keep_name and gone_name:
             db.execute("UPDATE people SET name = ? WHERE id = ?", (gone_name, keep))
         db.execute(
-            "INSERT OR IGNORE INTO feedback_merges (from_person_id, into_person_id) VALUES (?, ?)", (gone, keep)
+            "INSERT OR IGNORE INTO feedback_merges (from_person_id, into_person_id) VALUES (?, ?)",
+            (gone, keep),
         )
         db.execute("UPDATE people SET merged_into = ? WHERE id = ?", (keep, gone))
         db.execute("UPDATE observations SET person_id = ? WHERE person_id = ?", (keep, gone))
@@ -150,12 +153,18 @@ def reject_face(library: Library, face_id: int, person: str | int | None = None)
             "INSERT OR IGNORE INTO feedback_rejections (observation_id, person_id) VALUES (?, ?)",
             (face_id, person_id),
         )
-        db.execute("DELETE FROM feedback_confirmations WHERE observation_id = ? AND person_id = ?", (face_id, person_id))
+        db.execute(
+            "DELETE FROM feedback_confirmations WHERE observation_id = ? AND person_id = ?",
+            (face_id, person_id),
+        )
         db.execute(
             "UPDATE observations SET person_id = NULL, assign_score = NULL WHERE id = ? AND person_id = ?",
             (face_id, person_id),
         )
-        db.execute("UPDATE people SET key_observation_id = NULL WHERE id = ? AND key_observation_id = ?", (person_id, face_id))
+        db.execute(
+            "UPDATE people SET key_observation_id = NULL WHERE id = ? AND key_observation_id = ?",
+            (person_id, face_id),
+        )
     return int(person_id)
 
 
@@ -172,8 +181,12 @@ def confirm_face(library: Library, face_id: int, person: str | int | None = None
             "ON CONFLICT(observation_id) DO UPDATE SET person_id = excluded.person_id",
             (face_id, person_id),
         )
-        db.execute("DELETE FROM feedback_rejections WHERE observation_id = ? AND person_id = ?", (face_id, person_id))
-        db.execute("UPDATE observations SET person_id = ?, assign_score = 1.0 WHERE id = ?", (person_id, face_id))
+        db.execute(
+            "DELETE FROM feedback_rejections WHERE observation_id = ? AND person_id = ?", (face_id, person_id)
+        )
+        db.execute(
+            "UPDATE observations SET person_id = ?, assign_score = 1.0 WHERE id = ?", (person_id, face_id)
+        )
     return int(person_id)
 
 

@@ -14,16 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from memories import metadata, settings
 
-try:  # HEIC/HEIF support is a plug-in: registered once, at import.
-    import pillow_heif
-
-    pillow_heif.register_heif_opener()
-except ImportError:  # pragma: no cover - a declared dependency
-    pillow_heif = None
+pillow_heif.register_heif_opener()  # HEIC/HEIF is a plug-in: registered once, at import
 
 # We enforce our own, lower limit before decoding; Pillow's guard stays as a second fence.
 Image.MAX_IMAGE_PIXELS = settings.MAX_IMAGE_PIXELS * 2

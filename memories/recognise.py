@@ -37,7 +37,9 @@ class FaceObservation:
 class Recogniser:
     """Loads the models once (per worker process) and observes photos."""
 
-    def __init__(self, crops: bool = False, models_dir: str | Path | None = None, detector: str | None = None):
+    def __init__(
+        self, crops: bool = False, models_dir: str | Path | None = None, detector: str | None = None
+    ):
         from recognition.body_embed import BodyEmbedder
         from recognition.face_pipeline import FaceAnalyzer
         from recognition.mobilenet_convert import body_model_path
@@ -100,7 +102,9 @@ class Recogniser:
         return observations
 
 
-def name_faces(observations: list[FaceObservation], regions: Sequence[FaceRegion], width: int, height: int) -> None:
+def name_faces(
+    observations: list[FaceObservation], regions: Sequence[FaceRegion], width: int, height: int
+) -> None:
     """Give each XMP region's name to the detected face it overlaps most; keep unmatched regions
     as named observations without an embedding (the user's data is never dropped)."""
     taken: set[int] = set()

@@ -16,9 +16,7 @@ DEFAULT_LIBRARY = Path(os.environ.get("XDG_DATA_HOME", str(Path.home() / ".local
 DATABASE_NAME = "library.sqlite3"
 
 # --- ingest ----------------------------------------------------------------------------------
-IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".tif", ".tiff"}
-)
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".tif", ".tiff"})
 # Pillow's own bomb guard trips at ~179 Mpx; we refuse earlier: no phone or DSLR photo is over
 # 120 Mpx, and a 30000x30000 PNG (900 Mpx) must be rejected before any pixel is decoded.
 MAX_IMAGE_PIXELS = 120_000_000

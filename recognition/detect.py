@@ -32,9 +32,14 @@ class FaceDetector(Protocol):
     def detect(self, rgb: np.ndarray) -> list[Detection]: ...
 
 
-def working_scale(height: int, width: int, cfg: settings.DetectionSettings = settings.DETECTION) -> float:
+def working_scale(
+    height: int,
+    width: int,
+    cfg: settings.DetectionSettings = settings.DETECTION,
+    min_face_px: float | None = None,
+) -> float:
     """Scale of the working copy: a min_face_px face becomes window_px, capped by max_working_side."""
-    wanted = cfg.window_px / cfg.min_face_px
+    wanted = cfg.window_px / (min_face_px or cfg.min_face_px)
     cap = cfg.max_working_side / max(height, width)
     return min(wanted, cap)
 
@@ -73,7 +78,7 @@ def greedy_nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> n
 
 
 class HogDetector:
-    """dlib.get_frontal_face_detector on the working copy (no extra dlib upsampling)."""
+    """dlib.get_frontal_face_detector at the working scale (dlib's pyramid_up for whole doublings)."""
 
     name = "hog"
 
@@ -85,16 +90,22 @@ class HogDetector:
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         scale = working_scale(rgb.shape[0], rgb.shape[1], self.cfg)
-        work = resize(rgb, scale)
+        # Whole doublings are left to dlib's own pyramid_up (run's upsample_num_times), so a small
+        # photo gets exactly the boxes dlib.get_frontal_face_detector()(img, 1) gives; the rest of
+        # the scale (a downsample for large photos) is an OpenCV resize.
+        upsample = int(np.floor(np.log2(scale) + 1e-9)) if scale >= 2 else 0
+        rest = scale / 2**upsample
+        work = resize(rgb, rest)
         if self.cfg.hog_grey:
             work = cv2.cvtColor(work, cv2.COLOR_RGB2GRAY)
         work = np.ascontiguousarray(work)
-        rects, scores, _ = self._detector.run(work, 0, self.cfg.hog_threshold)
+        rects, scores, _ = self._detector.run(work, upsample, self.cfg.hog_threshold)
         out = []
         for r, s in zip(rects, scores, strict=True):
-            # dlib rectangles are inclusive: width = right - left + 1.
+            # dlib rectangles are inclusive: width = right - left + 1; already mapped back from its
+            # own upsampling, so only the OpenCV part of the scale is undone here.
             x, y, w, h = r.left(), r.top(), r.right() - r.left() + 1, r.bottom() - r.top() + 1
-            out.append(Detection((x / scale, y / scale, w / scale, h / scale), float(s)))
+            out.append(Detection((x / rest, y / rest, w / rest, h / rest), float(s)))
         return sorted(out, key=lambda d: -d.score)
 
 
@@ -155,7 +166,7 @@ class MmodDetector:
         return self._session.run(None, {"image": x})[0][0, 0]
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
-        scale = working_scale(rgb.shape[0], rgb.shape[1], self.cfg)
+        scale = working_scale(rgb.shape[0], rgb.shape[1], self.cfg, self.cfg.mmod_min_face_px)
         work = resize(rgb, scale)
         boxes, scores = [], []
         for level_scale, level in self.pyramid(work):

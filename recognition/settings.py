@@ -59,14 +59,17 @@ class DetectionSettings:
     min_face_px: float = 40.0
     window_px: float = 80.0
     max_working_side: int = 2000
+    # MMOD's windows must cover the face more fully than HOG's: with a 2x copy (40 px) it found
+    # 41/43 faces of dlib_faces_det, with 2.5x (32 px) 43/43; so MMOD gets its own, smaller value.
+    mmod_min_face_px: float = 32.0
     # MMOD: dlib keeps a window when its score > 0 (loss_mmod's default adjust_threshold).
     mmod_threshold: float = 0.0
     # HOG: dlib's detector reports a window at score > 0 (its default adjust_threshold).
     hog_threshold: float = 0.0
     # HOG on a grey working copy instead of RGB (dlib then skips the per-channel gradient maximum):
     # 28 ms against 39 ms on a 500x500 copy and the same 43/43 on dlib_faces_det, but on lfw_min10
-    # it found no face in 25 photos against 11 for RGB (RGB on our 2x copy finds exactly the faces
-    # dlib's own upsample finds). Off: the reference's detection rate matters more than 11 ms.
+    # it found no face in 25 photos against 11 for RGB (dlib's reference misses the same 11).
+    # Off: the reference's detection rate matters more than 11 ms.
     hog_grey: bool = False
     # pyramid_down<6>: each level is 5/6 the size of the one before (dlib's MMOD input layer).
     pyramid_ratio: float = 5.0 / 6.0

@@ -32,23 +32,89 @@ HAMBURG = (53.5511, 9.9937)
 # (folder, start time "YYYY-MM-DD HH:MM", UTC offset, place or None, how, photos)
 # how: "xmp" = sidecar photo.jpg.xmp, "xmp2" = sidecar photo.xmp, "exif" = written into the JPEG.
 MOMENTS = [
-    ("2019/2019-04-21 Easter brunch", "2019-04-21 10:30", "+02:00", BERLIN, "xmp", ["img1", "img2", "img26", "img3"]),
-    ("2019/2019-11-27 Birthday", "2019-11-27 19:00", "+01:00", BERLIN, "xmp",
-     ["img4", "img27", "img42", "img47", "selfie-many-people"]),
+    (
+        "2019/2019-04-21 Easter brunch",
+        "2019-04-21 10:30",
+        "+02:00",
+        BERLIN,
+        "xmp",
+        ["img1", "img2", "img26", "img3"],
+    ),
+    (
+        "2019/2019-11-27 Birthday",
+        "2019-11-27 19:00",
+        "+01:00",
+        BERLIN,
+        "xmp",
+        ["img4", "img27", "img42", "img47", "selfie-many-people"],
+    ),
     ("2020/2020-08 Lisbon", "2020-08-14 11:00", "+01:00", LISBON, "xmp2", ["img5", "img43", "couple"]),
     ("2020/2020-08 Lisbon", "2020-08-15 12:15", "+01:00", SINTRA, "xmp2", ["img6", "img44"]),
-    ("2021/2021-07-03 Wannsee", "2021-07-03 14:00", "+02:00", WANNSEE, "xmp", ["img48", "img49", "img53", "img13"]),
+    (
+        "2021/2021-07-03 Wannsee",
+        "2021-07-03 14:00",
+        "+02:00",
+        WANNSEE,
+        "xmp",
+        ["img48", "img49", "img53", "img13"],
+    ),
     ("2022/2022-05 Barcelona", "2022-05-21 16:00", "+02:00", BARCELONA, "xmp", ["img7", "img45", "img50"]),
     ("2022/2022-05 Barcelona", "2022-05-22 10:40", "+02:00", BARCELONA, "xmp", ["img10", "img46"]),
-    ("2022/2022-12-24 Christmas", "2022-12-24 17:30", "+01:00", None, "xmp", ["img54", "img55", "img16", "img29", "img51"]),
-    ("2023/2023-06 Munich", "2023-06-10 09:00", "+02:00", MUNICH, "exif", ["img14", "img15", "img17", "img59", "img18", "img20"]),
-    ("2023/2023-11-27 Dinner", "2023-11-27 20:00", "+01:00", BERLIN, "exif",
-     ["img11", "img11_reflection", "img28", "img30", "img31"]),
+    (
+        "2022/2022-12-24 Christmas",
+        "2022-12-24 17:30",
+        "+01:00",
+        None,
+        "xmp",
+        ["img54", "img55", "img16", "img29", "img51"],
+    ),
+    (
+        "2023/2023-06 Munich",
+        "2023-06-10 09:00",
+        "+02:00",
+        MUNICH,
+        "exif",
+        ["img14", "img15", "img17", "img59", "img18", "img20"],
+    ),
+    (
+        "2023/2023-11-27 Dinner",
+        "2023-11-27 20:00",
+        "+01:00",
+        BERLIN,
+        "exif",
+        ["img11", "img11_reflection", "img28", "img30", "img31"],
+    ),
     ("2024/2024-09 Paris", "2024-09-07 13:00", "+02:00", PARIS, "exif", ["img34", "img35", "img38", "img39"]),
-    ("2025/2025-03-15 Garden party", "2025-03-15 15:00", "+01:00", BERLIN, "xmp",
-     ["img32", "img33", "img36", "img37", "img40", "img41", "img19", "img67"]),
-    ("2025/2025-08 Hamburg", "2025-08-02 11:00", "+02:00", HAMBURG, "xmp2",
-     ["img21", "img22", "img23", "img24", "img25", "img57", "img58", "img61", "img62", "img8", "img9", "img12", "img56"]),
+    (
+        "2025/2025-03-15 Garden party",
+        "2025-03-15 15:00",
+        "+01:00",
+        BERLIN,
+        "xmp",
+        ["img32", "img33", "img36", "img37", "img40", "img41", "img19", "img67"],
+    ),
+    (
+        "2025/2025-08 Hamburg",
+        "2025-08-02 11:00",
+        "+02:00",
+        HAMBURG,
+        "xmp2",
+        [
+            "img21",
+            "img22",
+            "img23",
+            "img24",
+            "img25",
+            "img57",
+            "img58",
+            "img61",
+            "img62",
+            "img8",
+            "img9",
+            "img12",
+            "img56",
+        ],
+    ),
 ]
 # Two faces carry names in their XMP (MWG regions), as a photo manager would have written them.
 NAMED_REGIONS = {"img1": "Ana", "img26": "Bea"}
@@ -75,7 +141,7 @@ def xmp_text(taken: datetime, offset: str, place: tuple[float, float] | None, re
    xmlns:exif="http://ns.adobe.com/exif/1.0/"
    xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/"
    xmlns:stArea="http://ns.adobe.com/xmp/sType/Area#"
-   exif:DateTimeOriginal="{taken.strftime('%Y-%m-%dT%H:%M:%S')}{offset}"{gps}>{regions}
+   exif:DateTimeOriginal="{taken.strftime("%Y-%m-%dT%H:%M:%S")}{offset}"{gps}>{regions}
   </rdf:Description>
  </rdf:RDF>
 </x:xmpmeta>
@@ -142,7 +208,11 @@ def main() -> int:
                 image.save(destination, quality=85, exif=_exif(image, when, offset, where))
             else:
                 image.save(destination, quality=85)
-                sidecar = destination.with_name(destination.name + ".xmp") if how == "xmp" else destination.with_suffix(".xmp")
+                sidecar = (
+                    destination.with_name(destination.name + ".xmp")
+                    if how == "xmp"
+                    else destination.with_suffix(".xmp")
+                )
                 sidecar.write_text(xmp_text(when, offset, where, region), encoding="utf-8")
     total = sum(p.stat().st_size for p in TARGET.rglob("*") if p.is_file())
     print(f"wrote {sum(1 for _ in TARGET.rglob('*.jpg'))} photos, {total / 1e6:.1f} MB", file=sys.stderr)

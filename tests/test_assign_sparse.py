@@ -1,7 +1,8 @@
 """Sparse-coding assignment on real faces (AT&T/ORL crops embedded with dlib's ResNet).
 
-The first 30 people form the gallery (5 faces each); their other faces must be assigned to them,
-and faces of the last 10 people, who are not in the gallery, must come back unknown.
+The first 20 people form the gallery (their first 5 shots); their other 5 shots (other poses) must
+be assigned to them, and 3 faces each of the other 20 people, who are not in the gallery, must come
+back unknown.
 """
 
 from __future__ import annotations
@@ -18,20 +19,22 @@ from PIL import Image
 from recognition.assign import UNKNOWN, SparseCodingAssigner, nonnegative_lasso_fista, pick_exemplars
 
 MODELS = Path(face_recognition_models.__file__).parent / "models"
-KNOWN_PEOPLE = 30
+KNOWN_PEOPLE = 20
+OUTSIDER_FACES = 3
 GALLERY_FACES = 5
 
 
 @pytest.fixture(scope="module")
 def orl(shared_data: Path) -> dict[str, np.ndarray]:
     root = shared_data / "orl_att"
-    rows = list(csv.DictReader(open(root / "labels.csv", newline="")))
+    with open(root / "labels.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
     predictor = dlib.shape_predictor(str(MODELS / "shape_predictor_5_face_landmarks.dat"))
     net = dlib.face_recognition_model_v1(str(MODELS / "dlib_face_recognition_resnet_model_v1.dat"))
     people = sorted({r["identity"] for r in rows}, key=lambda s: int(s.lstrip("s")))
-    # Gallery and known queries: all 10 faces of the known people; outsiders: 4 faces each.
+    # Gallery and known queries: all 10 faces of the known people; outsiders: a few faces each.
     keep = [r for r in rows
-            if people.index(r["identity"]) < KNOWN_PEOPLE or int(Path(r["image"]).stem) <= 4]
+            if people.index(r["identity"]) < KNOWN_PEOPLE or int(Path(r["image"]).stem) <= OUTSIDER_FACES]
     embeddings = []
     for r in keep:
         img = np.asarray(Image.open(root / r["image"]).convert("RGB"))  # PGM: dlib cannot read it
@@ -52,16 +55,19 @@ def _split(orl: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def test_assigns_known_faces_to_their_person(orl: dict[str, np.ndarray]) -> None:
     gallery, queries, _ = _split(orl)
     assigner = SparseCodingAssigner().fit(orl["x"][gallery], orl["person"][gallery])
-    predicted = assigner.predict(orl["x"][queries])
     truth = orl["person"][queries]
-    assert np.mean(predicted == truth) >= 0.9
-    assert np.mean((predicted != truth) & (predicted != UNKNOWN)) <= 0.03  # wrong names are rare
+    best_guess, _ = assigner.decision(orl["x"][queries])
+    assert np.mean(best_guess == truth) >= 0.85
+    # With the unknown threshold, faces in unseen poses may stay unnamed but are not misnamed.
+    predicted = assigner.predict(orl["x"][queries])
+    assert np.mean(predicted == truth) >= 0.75
+    assert np.mean((predicted != truth) & (predicted != UNKNOWN)) <= 0.02
 
 
 def test_outsiders_come_back_unknown(orl: dict[str, np.ndarray]) -> None:
     gallery, _, outsiders = _split(orl)
     assigner = SparseCodingAssigner().fit(orl["x"][gallery], orl["person"][gallery])
-    assert np.mean(assigner.predict(orl["x"][outsiders]) == UNKNOWN) >= 0.9
+    assert np.mean(assigner.predict(orl["x"][outsiders]) == UNKNOWN) >= 0.95
 
 
 def test_energy_rule_at_least_as_accurate_as_nearest_neighbour(orl: dict[str, np.ndarray]) -> None:

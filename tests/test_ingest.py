@@ -26,7 +26,9 @@ SAMPLES = REPO / "samples" / "photos"
 CLI = [sys.executable, "-m", "memories"]
 
 
-def _photo(path: Path, colour: tuple[int, int, int] = (200, 80, 40), size: tuple[int, int] = (64, 48)) -> Path:
+def _photo(
+    path: Path, colour: tuple[int, int, int] = (200, 80, 40), size: tuple[int, int] = (64, 48)
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", size, colour).save(path)
     return path
@@ -41,11 +43,19 @@ def _png_header_only(path: Path, width: int, height: int) -> None:
     """A valid PNG signature + IHDR claiming width x height, with a tiny IDAT: a decompression bomb."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     path.write_bytes(
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
     )
 
 
@@ -65,7 +75,9 @@ def test_samples_index_with_metadata_and_moments(tmp_path: Path) -> None:
         assert by_name["img54.jpg"]["latitude"] is None
         moment_count = library.db.execute("SELECT COUNT(*) FROM moments").fetchone()[0]
         assert moment_count == 13  # one per made-up outing; see samples/build_samples.py
-        names = {r[0] for r in library.db.execute("SELECT xmp_name FROM observations WHERE xmp_name IS NOT NULL")}
+        names = {
+            r[0] for r in library.db.execute("SELECT xmp_name FROM observations WHERE xmp_name IS NOT NULL")
+        }
         assert names == {"Ana", "Bea"}
 
 
@@ -104,7 +116,15 @@ def test_bad_input_is_reported_and_skipped(tmp_path: Path) -> None:
         locked = _photo(photos / "locked.jpg", (7, 7, 7))
         locked.chmod(0)
     result = subprocess.run(
-        [*CLI, "index", str(photos), str(tmp_path / "missing-folder"), "--library", str(tmp_path / "lib"), "--json"],
+        [
+            *CLI,
+            "index",
+            str(photos),
+            str(tmp_path / "missing-folder"),
+            "--library",
+            str(tmp_path / "lib"),
+            "--json",
+        ],
         capture_output=True,
         text=True,
         errors="replace",
@@ -136,7 +156,9 @@ def test_killed_run_resumes_to_the_same_library(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     shutil.copytree(SAMPLES, photos)
     clean = tmp_path / "clean"
-    subprocess.run([*CLI, "index", str(photos), "-L", str(clean), "--no-faces"], check=True, capture_output=True)
+    subprocess.run(
+        [*CLI, "index", str(photos), "-L", str(clean), "--no-faces"], check=True, capture_output=True
+    )
     expected = _assets(clean)
     rng = random.Random(7)
     for attempt in range(3):
@@ -150,11 +172,15 @@ def test_killed_run_resumes_to_the_same_library(tmp_path: Path) -> None:
             time.sleep(rng.uniform(0.8, 2.5))
             process.send_signal(signal.SIGKILL)
             process.wait()
-        subprocess.run([*CLI, "index", str(photos), "-L", str(library), "--no-faces"], check=True, capture_output=True)
+        subprocess.run(
+            [*CLI, "index", str(photos), "-L", str(library), "--no-faces"], check=True, capture_output=True
+        )
         assert _assets(library) == expected
         with sqlite3.connect(library / "library.sqlite3") as db:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            duplicates = db.execute("SELECT COUNT(*) - COUNT(DISTINCT asset_id) FROM observations WHERE source='xmp'")
+            duplicates = db.execute(
+                "SELECT COUNT(*) - COUNT(DISTINCT asset_id) FROM observations WHERE source='xmp'"
+            )
             assert duplicates.fetchone()[0] == 0
 
 
@@ -178,11 +204,16 @@ def test_index_runs_with_the_network_blocked(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     shutil.copytree(SAMPLES / "2019", photos)
     probe = subprocess.run(
-        [sys.executable, "-c", "import socket; socket.getaddrinfo('localhost', 80)"], env=env, capture_output=True
+        [sys.executable, "-c", "import socket; socket.getaddrinfo('localhost', 80)"],
+        env=env,
+        capture_output=True,
     )
     assert probe.returncode != 0  # the blocker is active in child processes
     result = subprocess.run(
-        [*CLI, "index", str(photos), "-L", str(tmp_path / "lib"), "--json"], env=env, capture_output=True, text=True
+        [*CLI, "index", str(photos), "-L", str(tmp_path / "lib"), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["new"] == 9

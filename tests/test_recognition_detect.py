@@ -38,7 +38,7 @@ def test_mmod_finds_the_faces_dlib_finds(shared_data: Path, model_cache: Path) -
     # resized by OpenCV, dlib's by pyramid_down<6>'s filter, so scores differ in the third decimal and
     # the winning window can be a neighbouring cell or level: boxes overlap, they are not identical.
     rgb = read_image_rgb(shared_data / "dlib_faces_det" / "images" / "2008_002506.jpg")
-    scale = working_scale(*rgb.shape[:2])
+    scale = working_scale(*rgb.shape[:2], min_face_px=settings.DETECTION.mmod_min_face_px)
     cnn = dlib.cnn_face_detection_model_v1(str(models.source_path(models.MMOD_FACE_DETECTOR)))
     theirs = [d.rect for d in cnn(resize(rgb, scale), 0)]
     their_boxes = np.array([(r.left(), r.top(), r.width(), r.height()) for r in theirs], float) / scale
@@ -51,6 +51,7 @@ def test_mmod_finds_the_faces_dlib_finds(shared_data: Path, model_cache: Path) -
 def test_working_scale_upsamples_small_photos_and_caps_large_ones() -> None:
     assert working_scale(375, 500) == pytest.approx(2.0)
     assert working_scale(3000, 4000) == pytest.approx(settings.DETECTION.max_working_side / 4000)
+    assert working_scale(375, 500, min_face_px=32) == pytest.approx(2.5)
 
 
 def test_box_helpers() -> None:

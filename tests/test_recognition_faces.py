@@ -94,11 +94,9 @@ def test_pipeline_matches_the_dlib_reference(model_cache: Path, dlib_tools: dict
         assert 0 <= x < rgb.shape[1] and 0 <= y < rgb.shape[0] and w > 20 and h > 20
         assert np.all((best.landmarks[:, 0] >= x - 0.1 * w) & (best.landmarks[:, 0] <= x + 1.1 * w))
         distances.append(float(np.linalg.norm(best.embedding - reference)))
-    # HOG runs on a grey working copy resized by OpenCV, dlib's on RGB through pyramid_up, so a box
-    # (and the landmarks fitted inside it) can move by a pixel: descriptors then differ by a few
-    # hundredths, an order of magnitude under the distance between two photos of one person (~0.4).
-    assert np.median(distances) < 0.05
-    assert max(distances) < 0.1
+    # LFW photos get a 2x working copy, which the HOG detector leaves to dlib's own pyramid_up: same
+    # boxes, same landmarks, same chip as the reference; only the network's float rounding differs.
+    assert max(distances) < 1e-4
 
 
 def test_batch_analysis_equals_one_by_one(model_cache: Path, lfw_faces: list) -> None:

@@ -75,7 +75,9 @@ def together(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candi
     low, high = int(params.get("min_people", 2)), int(params.get("max_people", 4))
     min_moments = int(params.get("min_moments", 3))
     groups = params.get("people_sets") or [
-        [m["node"] for m in g["members"]] for g in kg.important_groups(graph, limit=None) if low <= g["size"] <= high
+        [m["node"] for m in g["members"]]
+        for g in kg.important_groups(graph, limit=None)
+        if low <= g["size"] <= high
     ]
     out = []
     for members in groups:
@@ -101,7 +103,9 @@ def together(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candi
 def person_over_the_years(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate]:
     min_years = int(params.get("min_years", 3))
     chosen = params.get("people_sets")
-    rows = [[p] for p in chosen[0]] if chosen else [[r["node"]] for r in kg.important_people(graph, limit=None)]
+    rows = (
+        [[p] for p in chosen[0]] if chosen else [[r["node"]] for r in kg.important_people(graph, limit=None)]
+    )
     out = []
     for (person,) in rows:
         assets = sorted(_assets_of(graph, person))
@@ -115,8 +119,14 @@ def person_over_the_years(graph: nx.Graph, params: dict[str, Any], today: date) 
                 key=f"person_over_the_years:{graph.nodes[person]['id']}",
                 people=[int(graph.nodes[person]["id"])],
                 assets=[int(graph.nodes[a]["id"]) for a in assets],
-                context={"people": [name], "person": name, "start": start, "end": end, "years": years,
-                         "count": len(assets)},
+                context={
+                    "people": [name],
+                    "person": name,
+                    "start": start,
+                    "end": end,
+                    "years": years,
+                    "count": len(assets),
+                },
                 reason=f"{name} in {len(assets)} photos over {len(years)} years, {_years_text(years)}",
                 score=len(years) + 0.01 * len(assets),
             )
@@ -129,7 +139,9 @@ def trip(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate
     out = []
     for row in kg.trips(graph):
         moments = neighbours_of_kind(graph, row["node"], "moment")
-        assets = sorted({a for m in moments for a in _visible_assets(graph, neighbours_of_kind(graph, m, "asset"))})
+        assets = sorted(
+            {a for m in moments for a in _visible_assets(graph, neighbours_of_kind(graph, m, "asset"))}
+        )
         if len(assets) < min_photos:
             continue
         start, end, years = _span(graph, assets)
@@ -140,8 +152,15 @@ def trip(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate
                 key=f"trip:{row['node'].split(':')[1]}",
                 people=[],
                 assets=[int(graph.nodes[a]["id"]) for a in assets],
-                context={"people": row["people"], "place": place, "places": row["places"], "start": start,
-                         "end": end, "years": years, "count": len(assets)},
+                context={
+                    "people": row["people"],
+                    "place": place,
+                    "places": row["places"],
+                    "start": start,
+                    "end": end,
+                    "years": years,
+                    "count": len(assets),
+                },
                 reason=f"{row['title']}: {len(assets)} photos over {len(moments)} moments",
                 score=len(moments) + 0.01 * len(assets),
             )
@@ -156,9 +175,13 @@ def on_this_day(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Ca
         day = today + timedelta(days=shift)
         wanted.add(day.strftime("%m-%d"))
     assets = [
-        a for a, attrs in graph.nodes(data=True)
-        if attrs.get("kind") == "asset" and not attrs["hidden"] and attrs["date"]
-        and attrs["date"][5:] in wanted and int(attrs["date"][:4]) < today.year
+        a
+        for a, attrs in graph.nodes(data=True)
+        if attrs.get("kind") == "asset"
+        and not attrs["hidden"]
+        and attrs["date"]
+        and attrs["date"][5:] in wanted
+        and int(attrs["date"][:4]) < today.year
     ]
     start, end, years = _span(graph, assets)
     if len(years) < min_years:
@@ -207,7 +230,9 @@ def year_in_review(graph: nx.Graph, params: dict[str, Any], today: date) -> list
     out = []
     for year in graph.graph["years"]:
         moments = neighbours_of_kind(graph, year, "moment")
-        assets = sorted({a for m in moments for a in _visible_assets(graph, neighbours_of_kind(graph, m, "asset"))})
+        assets = sorted(
+            {a for m in moments for a in _visible_assets(graph, neighbours_of_kind(graph, m, "asset"))}
+        )
         if len(moments) < min_moments or not assets:
             continue
         number = int(graph.nodes[year]["id"])

@@ -168,7 +168,11 @@ def evaluate_clustering(
             ("nearest_exemplar", "ours_half_then_nn"),
         ):
             start = time.perf_counter()
-            labels = _pool(groups, n, lambda rows, r=rule: _cluster_then_assign(x, rows, ours, r, seed))
+
+            def half_then_assign(rows: NDArray[np.int64], rule: str = rule) -> Labels:
+                return _cluster_then_assign(x, rows, ours, rule, seed)
+
+            labels = _pool(groups, n, half_then_assign)
             methods.append(_row(name, None, truth, labels, photos, time.perf_counter() - start))
     return {"dataset": dataset, "faces": n, "identities": int(len(np.unique(truth))), "methods": methods}
 

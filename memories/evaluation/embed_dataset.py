@@ -24,6 +24,8 @@ from memories.evaluation.datasets import Dataset, read_dataset, read_image_rgb
 from recognition import models, settings
 from recognition.face_embed import l2_normalise
 
+# Bump when the pipeline's behaviour changes in a way its settings do not show, so caches are redone.
+PIPELINE_VERSION = 2
 CHUNK = 24  # images per pool task: amortises the batch embedding, keeps the progress fine-grained
 
 
@@ -133,6 +135,7 @@ def _cache_key(ds: Dataset, pipeline: str, detector: str | None, limit: int | No
         payload["detection"] = asdict(settings.DETECTION)
         payload["chip"] = (settings.FACE_CHIP_SIZE, settings.FACE_CHIP_PADDING)
         payload["converter"] = models.CONVERTER_VERSION
+        payload["pipeline_version"] = PIPELINE_VERSION
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

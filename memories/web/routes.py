@@ -75,7 +75,7 @@ def people_album(app: WebApp, request: Request, library: Library) -> Response:
 
 
 def _merge_suggestions(library: Library, faces: dict[int, int]) -> list[dict[str, Any]]:
-    """"Same person?" pairs from `memories.assignment.merge_suggestions`, when this build has it."""
+    """ "Same person?" pairs from `memories.assignment.merge_suggestions`, when this build has it."""
     try:
         from memories.assignment import merge_suggestions  # type: ignore[import-not-found]
     except ImportError:
@@ -228,7 +228,7 @@ def memories_page(app: WebApp, request: Request, library: Library) -> Response:
         nav="memories",
         items=items,
         problem=problem,
-        can_make=make is not None,
+        can_make=True,
         watch_job=int(job_id) if job_id.isdigit() else None,
     )
 

@@ -26,7 +26,7 @@ from recognition.cluster_settings import PASS1, Pass1Settings
 def _unit_rows(x: NDArray[np.floating]) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
     """Unit-normalised float32 copy and a mask of rows that hold a vector (no NaN, non-zero)."""
     arr = np.asarray(x, np.float32)
-    present = np.isfinite(arr).all(axis=1)
+    present: NDArray[np.bool_] = np.asarray(np.isfinite(arr).all(axis=1))
     out = np.zeros_like(arr)
     norms = np.linalg.norm(np.where(present[:, None], arr, 0), axis=1)
     present &= norms > 0

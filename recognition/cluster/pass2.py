@@ -254,7 +254,8 @@ class MedianLinkageHAC:
         intra_version = np.full(m, -1, np.int64)
 
         def intra_of(clusters: NDArray[np.int64]) -> NDArray[np.float64]:
-            stale = clusters[(counts[clusters] >= s.gap_min_size) & (intra_version[clusters] != version[clusters])]
+            big = counts[clusters] >= s.gap_min_size
+            stale = clusters[big & (intra_version[clusters] != version[clusters])]
             for c in np.unique(stale).tolist():
                 intra[c] = self_median_distance(unit, members[c], s.max_pairs, rng)
                 intra_version[c] = version[c]
@@ -346,7 +347,8 @@ class MedianLinkageHAC:
             allowed = self._allowed(links, counts[keeps], counts[others], intra_of(keeps), intra_of(others))
             for i in np.flatnonzero(allowed).tolist():
                 x = int(others[i])
-                heapq.heappush(heap, (float(margin[i]), float(links[i]), keep, x, int(version[keep]), int(version[x])))
+                entry = (float(margin[i]), float(links[i]), keep, x, int(version[keep]), int(version[x]))
+                heapq.heappush(heap, entry)
 
         roots = np.array([find(c) for c in range(m)], np.int64)
         self.labels_ = np.unique(roots, return_inverse=True)[1].ravel().astype(np.int64)[codes]
