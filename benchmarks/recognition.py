@@ -123,7 +123,7 @@ def stage_times(paths: list[Path]) -> dict[str, float]:
         ),
         0.0,
     )
-    chips = []
+    chips: list[np.ndarray] = []
     for p in paths:
         s0 = time.perf_counter()
         rgb = read_image_rgb(p)

@@ -72,7 +72,11 @@ def load_faces(library: Library, where: str = "") -> FaceTable:
         + where
         + " ORDER BY o.id"
     ).fetchall()
-    face = np.array([from_blob(r["face_embedding"]) for r in rows], dtype=np.float32).reshape(len(rows), -1)
+    face = (
+        np.stack([from_blob(r["face_embedding"]) for r in rows]).astype(np.float32)  # type: ignore[arg-type]
+        if rows
+        else np.zeros((0, 128), dtype=np.float32)
+    )
     bodies = [from_blob(r["body_embedding"]) for r in rows]
     body = None
     dims = {len(b) for b in bodies if b is not None}
@@ -267,11 +271,17 @@ def enforce_feedback(
 def write_assignments(
     library: Library, table: FaceTable, labels: np.ndarray, person_of_row: np.ndarray
 ) -> None:
+    scores = cluster_confidence(table.face, person_of_row)
     with library.transaction() as db:
         db.executemany(
-            "UPDATE observations SET cluster_id = ?, person_id = ? WHERE id = ?",
+            "UPDATE observations SET cluster_id = ?, person_id = ?, assign_score = ? WHERE id = ?",
             [
-                (int(labels[i]) if labels[i] >= 0 else None, int(p) if p >= 0 else None, int(table.ids[i]))
+                (
+                    int(labels[i]) if labels[i] >= 0 else None,
+                    int(p) if p >= 0 else None,
+                    float(scores[i]) if p >= 0 else 0.0,
+                    int(table.ids[i]),
+                )
                 for i, p in enumerate(person_of_row)
             ],
         )
@@ -281,6 +291,21 @@ def write_assignments(
             "AND id NOT IN (SELECT observation_id FROM feedback_confirmations)"
         )
         refresh_people(db)
+
+
+def cluster_confidence(faces: np.ndarray, person_of_row: np.ndarray) -> np.ndarray:
+    """How surely each face belongs to its person, in [0, 1]: 1 at the person's mean face, 0 at
+    settings.CONFIDENCE_ZERO_DISTANCE from it. What the People album's "review these" sorts by."""
+    from memories.settings import CONFIDENCE_ZERO_DISTANCE
+
+    scores = np.zeros(len(person_of_row), dtype=np.float32)
+    for person in np.unique(person_of_row[person_of_row >= 0]):
+        rows = np.flatnonzero(person_of_row == person)
+        mean = faces[rows].mean(axis=0)
+        mean /= max(float(np.linalg.norm(mean)), 1e-12)
+        distance = np.linalg.norm(faces[rows] - mean, axis=1)
+        scores[rows] = np.clip(1.0 - distance / CONFIDENCE_ZERO_DISTANCE, 0.0, 1.0)
+    return scores
 
 
 def refresh_people(db: Any) -> None:

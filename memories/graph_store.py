@@ -54,6 +54,7 @@ def snapshot(library: Library, *, since_asset: int = 0) -> kg.LibrarySnapshot:
 def rebuild_graph(library: Library) -> nx.Graph:
     built = kg.build_graph(snapshot(library))
     kg.save_graph(built, library.graph_path)
+    library.graph_stale_marker.unlink(missing_ok=True)
     return built
 
 
@@ -97,12 +98,25 @@ def update_after_index(library: Library, previous_max_asset: int) -> nx.Graph:
 
 
 def load(library: Library) -> nx.Graph:
-    """The saved graph, built first if the library has none yet."""
-    if library.graph_path.exists():
+    """The saved graph, current with the user's latest corrections.
+
+    Names and hidden flags are applied on every load (a people-only update, cheap); a merge,
+    rejection or confirmation moved faces between people, which needs a rebuild."""
+    if library.graph_path.exists() and not library.graph_stale_marker.exists():
         try:
-            return kg.load_graph(library.graph_path)
+            current = kg.load_graph(library.graph_path)
         except (ValueError, KeyError):  # an older format: rebuild from the store
-            pass
+            return rebuild_graph(library)
+        people = snapshot(library, since_asset=1 << 62).people
+        changed = tuple(
+            p for p in people
+            if (current.nodes.get(f"person:{p.id}", {}).get("name"), current.nodes.get(f"person:{p.id}", {}).get("hidden"))
+            != (p.name, p.hidden)
+        )
+        if changed:
+            kg.update_graph(current, kg.LibraryDelta(people=changed))
+            kg.save_graph(current, library.graph_path)
+        return current
     return rebuild_graph(library)
 
 

@@ -131,6 +131,7 @@ def merge_people(library: Library, into: str | int, other: str | int) -> int:
             "SELECT observation_id, ? FROM feedback_rejections WHERE person_id = ?",
             (keep, gone),
         )
+    library.mark_graph_stale()
     return keep
 
 
@@ -165,6 +166,7 @@ def reject_face(library: Library, face_id: int, person: str | int | None = None)
             "UPDATE people SET key_observation_id = NULL WHERE id = ? AND key_observation_id = ?",
             (person_id, face_id),
         )
+    library.mark_graph_stale()
     return int(person_id)
 
 
@@ -187,6 +189,7 @@ def confirm_face(library: Library, face_id: int, person: str | int | None = None
         db.execute(
             "UPDATE observations SET person_id = ?, assign_score = 1.0 WHERE id = ?", (person_id, face_id)
         )
+    library.mark_graph_stale()
     return int(person_id)
 
 

@@ -39,3 +39,10 @@ THEMES_ENV = "MEMORIES_THEMES"  # a folder of user theme files (default: <librar
 # Photos a memory may show, by length: ~2.5 s a photo (the storyboard's pace for the livelier
 # moods) after the title and end cards; calmer moods show them longer and fewer.
 PHOTOS_PER_LENGTH = {"short": 10, "medium": 20, "long": 30}
+
+# --- people ----------------------------------------------------------------------------------
+# A face's confidence falls to 0 at this distance from its person's mean face (unit-length dlib
+# embeddings). Measured on the clustered samples: members sit 0.09-0.15 from their person's mean,
+# the few wrong or doubtful members 0.25-0.35 (dlib's own same-person pair rule is 0.6). At 0.5
+# typical members score 0.7-0.8 and doubtful ones fall under the album's review line (0.5).
+CONFIDENCE_ZERO_DISTANCE = 0.5

@@ -233,6 +233,14 @@ class Library:
     def graph_path(self) -> Path:
         return self.root / "graph.json"
 
+    @property
+    def graph_stale_marker(self) -> Path:
+        """Present when faces changed person outside `cluster` (a merge, reject, confirm)."""
+        return self.root / "graph.stale"
+
+    def mark_graph_stale(self) -> None:
+        self.graph_stale_marker.touch()
+
     def _subdir(self, name: str) -> Path:
         path = self.root / name
         path.mkdir(exist_ok=True)

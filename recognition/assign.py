@@ -6,8 +6,8 @@ is coded over the exemplars of its few nearest candidate people,
 
     min_x  1/2 ||y - D x||^2 + lam ||x||_1,   x >= 0,
 
-solved for a batch of faces at once with FISTA (each face has its own small dictionary of at most
-candidate_people x exemplars_per_person columns). The person whose exemplars carry the largest
+solved exactly per face as a non-negative least-squares problem (each face has its own small
+dictionary of at most candidate_people x exemplars_per_person atoms). The person whose exemplars carry the largest
 total code ("energy") wins; rules kept for comparison: minimum class residual (SRC, Wright et al.),
 nearest exemplar, nearest centroid. The face is unknown when the winner's code energy is below
 `min_energy`: a stranger's face is explained by nobody's exemplars, so the l1 penalty shrinks
@@ -26,6 +26,8 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.linalg import cholesky, solve_triangular
+from scipy.optimize import nnls
 
 from recognition.cluster_settings import ASSIGN, AssignSettings
 
@@ -72,35 +74,30 @@ def pick_exemplars(
     return pool[np.unique(medoids)]
 
 
-def nonnegative_lasso_fista(
+def nonnegative_lasso(
     dictionaries: NDArray[np.float32], targets: NDArray[np.float32], mask: NDArray[np.bool_], lam: float,
-    iterations: int,
-) -> NDArray[np.float32]:
-    """Batched FISTA for min_x 1/2||y - D x||^2 + lam ||x||_1, x >= 0.
+) -> NDArray[np.float64]:
+    """Exact solution of min_x 1/2||y - D x||^2 + lam ||x||_1, x >= 0, for each of a batch of faces.
 
     dictionaries (q, m, d) rows are atoms; targets (q, d); mask (q, m) False for padding atoms.
-    Returns codes (q, m)."""
-    atoms = dictionaries * mask[..., None]
-    gram = np.einsum("qid,qjd->qij", atoms, atoms)
-    corr = np.einsum("qid,qd->qi", atoms, targets)
-    # Lipschitz constant = largest eigenvalue of the Gram matrix, by a few power iterations
-    # (x1.05 margin: an overestimate only slows convergence, an underestimate diverges).
-    v = np.ones(corr.shape, np.float32)
-    for _ in range(12):
-        v = np.einsum("qij,qj->qi", gram, v)
-        v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
-    lip = np.einsum("qi,qij,qj->q", v, gram, v) * 1.05 + 1e-6
-    step = (1.0 / lip)[:, None]
-    x = np.zeros_like(corr)
-    z = x.copy()
-    t = 1.0
-    for _ in range(iterations):
-        grad = np.einsum("qij,qj->qi", gram, z) - corr
-        x_new = np.maximum(z - step * (grad + lam), 0.0)
-        t_new = (1 + np.sqrt(1 + 4 * t * t)) / 2
-        z = x_new + ((t - 1) / t_new) * (x_new - x)
-        x, t = x_new, t_new
-    return x * mask
+    Returns codes (q, m). With x >= 0 the l1 term is linear, so the problem is the quadratic
+    1/2 x'Gx - (D y - lam)'x with G = D D' = R'R (Cholesky), i.e. the non-negative least squares
+    problem min ||R x - R'^-1 (D y - lam)|| that scipy's Lawson-Hanson NNLS solves exactly in
+    compiled code (~0.1-0.3 ms for 60 atoms, several times faster than iterating FISTA in numpy).
+    """
+    q, m, _ = dictionaries.shape
+    codes = np.zeros((q, m))
+    for i in range(q):
+        keep = np.flatnonzero(mask[i])
+        if not len(keep):
+            continue
+        atoms = dictionaries[i, keep].astype(np.float64)
+        # A tiny ridge keeps G positive definite when two exemplars coincide.
+        gram = atoms @ atoms.T + 1e-6 * np.eye(len(keep))
+        upper = cholesky(gram)
+        rhs = solve_triangular(upper, atoms @ targets[i].astype(np.float64) - lam, trans="T")
+        codes[i, keep] = nnls(upper, rhs)[0]
+    return codes
 
 
 class SparseCodingAssigner:
@@ -170,7 +167,7 @@ class SparseCodingAssigner:
     def _decide(self, y: NDArray[np.float32]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         s = self.settings
         n_people, k, _ = self.exemplars_.shape
-        sims = np.einsum("qd,pkd->qpk", y, self.exemplars_)
+        sims = (y @ self.exemplars_.reshape(n_people * k, -1).T).reshape(len(y), n_people, k)
         sims = np.where(self.valid_[None], sims, -np.inf)
         best_sim = sims.max(axis=2)  # (q, P) nearest exemplar of each person
         nearest_dist = np.sqrt(np.maximum(2 - 2 * best_sim, 0)).astype(np.float32)
@@ -189,7 +186,7 @@ class SparseCodingAssigner:
         atoms = self.coding_atoms_[cand].reshape(len(y), c * k, -1)
         mask = self.valid_[cand].reshape(len(y), c * k)
         target = self._code_space(y)
-        codes = nonnegative_lasso_fista(atoms, target, mask, s.lam, s.fista_iterations).reshape(len(y), c, k)
+        codes = nonnegative_lasso(atoms, target, mask, s.lam).reshape(len(y), c, k)
         energy = codes.sum(axis=2)  # codes are >= 0, so this is the l1 mass per candidate person
         if self.rule == "energy":
             pick = np.argmax(energy, axis=1)
@@ -198,3 +195,25 @@ class SparseCodingAssigner:
             resid = np.linalg.norm(target[:, None, :] - recon, axis=2)
             pick = np.argmin(resid, axis=1)
         return cand[rows, pick], energy[rows, pick]
+
+
+def resolve_photo_conflicts(
+    people: NDArray, confidence: NDArray[np.floating], photo_ids: ArrayLike,
+    present: dict[object, set[object]] | None = None,
+) -> NDArray:
+    """A photo never shows a person twice: among new faces of one photo given the same person,
+    only the most confident keeps the name, and none takes a person already named in that photo
+    (`present`: photo -> people already there). The others become UNKNOWN."""
+    out = np.array(people, copy=True)
+    photos = np.asarray(photo_ids)
+    taken = {k: set(v) for k, v in (present or {}).items()}
+    for i in np.argsort(-np.asarray(confidence), kind="stable").tolist():
+        person = out[i]
+        if person == UNKNOWN:
+            continue
+        here = taken.setdefault(photos[i], set())
+        if person in here:
+            out[i] = UNKNOWN
+        else:
+            here.add(person)
+    return out

@@ -16,7 +16,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from recognition.assign import UNKNOWN, SparseCodingAssigner, nonnegative_lasso_fista, pick_exemplars
+from recognition.assign import (
+    UNKNOWN,
+    SparseCodingAssigner,
+    nonnegative_lasso,
+    pick_exemplars,
+    resolve_photo_conflicts,
+)
 
 MODELS = Path(face_recognition_models.__file__).parent / "models"
 KNOWN_PEOPLE = 20
@@ -91,6 +97,16 @@ def test_exemplars_and_solver(orl: dict[str, np.ndarray]) -> None:
     truth = np.zeros(12, np.float32)
     truth[[2, 7]] = [0.7, 0.4]
     y = truth @ atoms
-    code = nonnegative_lasso_fista(atoms[None], y[None], np.ones((1, 12), bool), lam=1e-4, iterations=2000)[0]
+    code = nonnegative_lasso(atoms[None], y[None], np.ones((1, 12), bool), lam=1e-4)[0]
     assert np.linalg.norm(code @ atoms - y) < 0.02
     assert set(np.argsort(-code)[:2].tolist()) == {2, 7}
+
+
+def test_a_photo_never_names_a_person_twice() -> None:
+    people = np.array([3, 3, 5, 7])
+    confidence = np.array([0.6, 0.9, 0.8, 0.7])
+    photos = np.array(["p", "p", "p", "q"])
+    # Faces 0 and 1 both look like person 3 in photo p: the surer one (1) keeps the name; person
+    # 7 is already named in photo q, so face 3 cannot be 7 as well.
+    out = resolve_photo_conflicts(people, confidence, photos, present={"q": {7}})
+    assert out.tolist() == [UNKNOWN, 3, 5, UNKNOWN]

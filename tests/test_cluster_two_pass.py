@@ -16,8 +16,9 @@ import face_recognition_models
 import numpy as np
 import pytest
 
-from recognition.baselines import hac_average
-from recognition.cluster import Gallery, MedianLinkageHAC, TwoPassClusterer, median_linkage
+from memories.evaluation.clustering import evaluate_clustering, format_clustering_table
+from recognition.baselines import BASELINES, hac_average
+from recognition.cluster import Gallery, MedianLinkageHAC, MomentClusterer, TwoPassClusterer, median_linkage
 from recognition.cluster.knn import exact_knn, hnsw_knn
 from recognition.cluster.pass2 import self_median_distance
 from recognition.metrics import bcubed_prf, pairwise_prf, same_photo_violations
@@ -165,3 +166,46 @@ def test_pass2_alone_and_gallery(families: dict[str, np.ndarray]) -> None:
     links = [s.linkage for s in gallery.suggestions_]
     assert links == sorted(links)
     assert len(set(ids)) > 1
+
+
+def test_pass1_body_term_only_inside_a_moment(families: dict[str, np.ndarray]) -> None:
+    x, ids = families["x"], families["ids"]
+    s = MomentClusterer().settings
+    dist = np.sqrt(np.maximum(2 - 2 * x @ x.T, 0))
+    # Two faces of one person just too far apart for a face-only join, but rescuable by clothes.
+    same = (ids[:, None] == ids[None, :]) & (dist > s.face_threshold) & (dist < s.face_threshold / s.alpha - 0.02)
+    i, j = (int(v) for v in np.argwhere(same)[0])
+    faces = x[[i, j]]
+    rng = np.random.default_rng(0)
+    outfit = rng.standard_normal(64)
+    same_clothes = np.stack([outfit, outfit + 0.01 * rng.standard_normal(64)])
+    other_clothes = rng.standard_normal((2, 64))
+    assert len(set(MomentClusterer().fit_predict(faces).tolist())) == 2
+    assert len(set(MomentClusterer().fit_predict(faces, same_clothes).tolist())) == 1
+    assert len(set(MomentClusterer().fit_predict(faces, other_clothes).tolist())) == 2
+    # Clothes mean nothing across moments (people change between days).
+    assert len(set(MomentClusterer().fit_predict(faces, same_clothes, moment_ids=[0, 1]).tolist())) == 2
+    # A body-only observation (face hidden) joins on the body alone, within its moment.
+    hidden = np.vstack([faces[:1], np.full((1, x.shape[1]), np.nan)])
+    assert len(set(MomentClusterer().fit_predict(hidden, same_clothes).tolist())) == 1
+    assert len(set(MomentClusterer().fit_predict(hidden, other_clothes).tolist())) == 2
+
+
+def test_evaluation_harness_reports_every_method(families: dict[str, np.ndarray]) -> None:
+    result = evaluate_clustering(families["x"], families["ids"], families["albums"], families["photos"],
+                                 dataset="fiw_subset")
+    names = [m["name"] for m in result["methods"]]
+    assert names[0] == "ours" and {b.name for b in BASELINES} <= set(names)
+    assert {"ours_without_pass2", "ours_half_then_sparse_coding", "ours_half_then_nn"} <= set(names)
+    assert result["faces"] == len(families["x"])
+    by_name = {m["name"]: m for m in result["methods"]}
+    for method in result["methods"]:
+        assert set(method) >= {"name", "threshold", "pairwise", "bcubed", "clusters", "singletons",
+                               "same_photo_violations", "seconds"}
+        assert 0.0 <= method["bcubed"]["f"] <= 1.0
+    # Ours at its defaults beats every baseline at the baseline's own best threshold, without
+    # ever putting two faces of one photo together.
+    assert all(by_name["ours"]["bcubed"]["f"] > by_name[b.name]["bcubed"]["f"] for b in BASELINES)
+    assert by_name["ours"]["same_photo_violations"] == 0
+    table = format_clustering_table(result)
+    assert len(table.splitlines()) == len(result["methods"]) + 2

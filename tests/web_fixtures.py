@@ -1,153 +1,169 @@
-"""A small library for the web page tests, built from samples/photos.
+"""A library for the web page tests: samples/photos through the real pipeline, then a user's corrections.
 
-`build_library` is the ONE place that decides what the library holds. Today it indexes the sample
-photos without faces (`memories index --no-faces`), finds the face boxes with dlib's HOG detector
-(a real detection, ~2 s for these 17 photos) and writes observations and people by SQL, grouped by
-the deepface identity labels (id00 = Ana, id01 = Bea as in the samples' XMP regions). When
-`memories index` + `memories cluster` produce people on their own, replace the body with those two
-commands and keep the scenario: a split person to merge, an unsure wrong face to reject, an unnamed
-person to name, a hidden person, a name that is markup.
+`build_library` is the ONE place that decides what the library holds. The faces are found, embedded,
+assigned and clustered by the real pipeline (`memories index` + `memories cluster`, or a copy of the
+session's `indexed_samples`, which ran the same functions); "Ana" and "Bea" are people because two
+XMP face regions name them. Every other part of the scenario is made the way a user makes it, with
+the `memories.people` functions the CLI and the web page call (never SQL):
+
+- "ben": the unnamed person who shares the most photos with Ana, named "Ben" (an all-of search
+  and a photo with two names);
+- "keep" and "gone": the closest pair the album asks "same person?" about, left for a test to merge;
+- "unnamed": the largest unnamed person left, for a test to name; its face least like the others
+  ("wrong", the likeliest mistake) is the one a test rejects;
+- "markup": a person named `XSS_NAME`; "hidden": a person named "Stranger" and hidden.
+
+Which real person plays each part is read from the library, so the tests hold whatever the clustering
+decides, as long as it finds enough people (`build_library` says so when it does not).
 """
 
 from __future__ import annotations
 
 import atexit
-import functools
 import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memories.store import Library
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = REPO_ROOT / "samples" / "photos"
 XSS_NAME = "<script>alert(1)</script>"
-
-
-@dataclass(frozen=True)
-class FixturePerson:
-    key: str
-    name: str | None
-    photos: tuple[str, ...]  # sample file stems, one face each (the largest detection)
-    score: float = 0.9  # the assignment score written for each face
-    hidden: bool = False
-
-
-# Scenario: Ana is split over two people (merge them), one of Ana's faces is really id02 with a low
-# score (review / reject it), Bea has no name yet (name her), one person's name is markup (escaping),
-# one person is hidden. couple.jpg holds Ana (left) and a man the labels leave unnamed, here "Ben",
-# so an all-of search has a photo to find.
-PEOPLE = (
-    FixturePerson("ana", "Ana", ("img1", "img2", "img4")),
-    FixturePerson("ana_split", None, ("img5", "img6", "img7"), score=0.8),
-    FixturePerson("bea", None, ("img26", "img27", "img28", "img42")),
-    FixturePerson("markup", XSS_NAME, ("img47", "img48", "img49")),
-    FixturePerson("hidden", "Stranger", ("img53",), hidden=True),
-    FixturePerson("ben", "Ben", ()),  # only in couple.jpg
-)
-WRONG_FACE = ("img8", "ana", 0.3)  # an id02 face the assigner put with Ana, unsure
-COUPLE = ("couple", ("ana", "ben"))  # the two faces of couple.jpg, left to right
-UNASSIGNED = ("selfie-many-people",)  # faces nobody has been given
+BEN = "Ben"
+STRANGER = "Stranger"
 
 
 @dataclass
 class BuiltLibrary:
     root: Path
-    people: dict[str, int]  # FixturePerson.key -> people.id
-    faces: dict[str, int]  # photo stem -> observation id (first face), "couple:0" for the left face
-    assets: dict[str, int]  # photo stem -> asset id
+    people: dict[str, int]  # part in the scenario ("ana", "ben", "keep", ...) -> people.id
+    faces: dict[str, int]  # part ("ana" key face, "ana_other", "wrong") -> observation id
+    photos: dict[str, int]  # part ("ana" = her key face's photo, "together", ...) -> asset id
+    assets: dict[str, int] = field(default_factory=dict)  # photo file stem -> asset id
 
 
-@functools.cache
-def _detector() -> object:
-    import dlib
+def _run_pipeline(root: Path) -> None:
+    """`memories index` (faces found, embedded, assigned) and `memories cluster`, as a user runs them."""
+    for verb in (["index", str(SAMPLES)], ["cluster"]):
+        subprocess.run(
+            [sys.executable, "-m", "memories", *verb, "--library", str(root)],
+            check=True,
+            capture_output=True,
+            cwd=REPO_ROOT,
+        )
 
-    return dlib.get_frontal_face_detector()
 
-
-def _detect(path: Path) -> list[tuple[int, int, int, int]]:
+def _least_typical_face(library: Library, person_id: int) -> int:
+    """The face of a person farthest from their mean face: the one a user would doubt first."""
     import numpy as np
-    from PIL import Image, ImageOps
 
-    detector: Any = _detector()
-    image = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
-    boxes = [(r.left(), r.top(), r.width(), r.height()) for r in detector(np.asarray(image), 0)]
-    if not boxes:  # small faces: try once more at 2x
-        boxes = [(r.left(), r.top(), r.width(), r.height()) for r in detector(np.asarray(image), 1)]
-    return sorted(boxes, key=lambda b: b[0])
+    from memories.clustering import load_faces
+
+    faces = load_faces(library, f"AND o.person_id = {int(person_id)}")
+    mean = faces.face.mean(axis=0)
+    return int(faces.ids[int(np.argmax(np.linalg.norm(faces.face - mean, axis=1)))])
 
 
-def build_library(root: Path) -> BuiltLibrary:
-    """Index the samples into `root` and add people; returns the ids the tests need."""
-    if root.exists():
-        shutil.rmtree(root)
-    subprocess.run(
-        [sys.executable, "-m", "memories", "index", str(SAMPLES), "--library", str(root), "--no-faces"],
-        check=True,
-        capture_output=True,
-        cwd=REPO_ROOT,
-    )
+def build_library(root: Path, indexed: Path | None = None) -> BuiltLibrary:
+    """The samples indexed and clustered into `root` (a copy of `indexed` when given), then corrected."""
+    from memories import people
+    from memories.assignment import merge_suggestions
     from memories.store import Library
 
-    result = BuiltLibrary(root=root, people={}, faces={}, assets={})
+    if root.exists():
+        shutil.rmtree(root)
+    if indexed is None:
+        _run_pipeline(root)
+    else:
+        shutil.copytree(indexed, root)
     with Library(root, create=False) as library:
-        for row in library.db.execute("SELECT id, path FROM assets"):
-            result.assets[Path(row["path"]).stem] = int(row["id"])
+        db = library.db
+        assets = {Path(r["path"]).stem: int(r["id"]) for r in db.execute("SELECT id, path FROM assets")}
+        photos_of: dict[int, set[int]] = {}
+        for person_id, asset_id in db.execute(
+            "SELECT person_id, asset_id FROM observations WHERE person_id IS NOT NULL"
+        ):
+            photos_of.setdefault(int(person_id), set()).add(int(asset_id))
+        ana, bea = people.resolve_person(library, "Ana"), people.resolve_person(library, "Bea")
+        unnamed = [p.id for p in people.list_people(library) if p.name is None]  # most photos first
+        used: set[int] = set()
 
-        def add_face(
-            stem: str, box: tuple[int, int, int, int], person_id: int | None, score: float | None
-        ) -> int:
-            x, y, w, h = box
-            cursor = library.db.execute(
-                "INSERT INTO observations (asset_id, face_x, face_y, face_w, face_h, detector_score, "
-                "quality, is_clear, person_id, assign_score) VALUES (?, ?, ?, ?, ?, 1.0, 0.9, 1, ?, ?)",
-                (result.assets[stem], x, y, w, h, person_id, score),
-            )
-            return int(cursor.lastrowid or 0)
+        def take(person_id: int) -> int:
+            used.add(person_id)
+            return person_id
 
-        def photo_path(stem: str) -> Path:
-            return next(SAMPLES.rglob(f"{stem}.jpg"))
+        def free() -> list[int]:
+            return [p for p in unnamed if p not in used]
 
-        with library.transaction() as db:
-            for person in PEOPLE:
-                cursor = db.execute(
-                    "INSERT INTO people (name, hidden) VALUES (?, ?)", (person.name, int(person.hidden))
-                )
-                person_id = int(cursor.lastrowid or 0)
-                result.people[person.key] = person_id
-                for stem in person.photos:
-                    box = max(_detect(photo_path(stem)), key=lambda b: b[2] * b[3])
-                    result.faces[stem] = add_face(stem, box, person_id, person.score)
-            stem, owner, score = WRONG_FACE
-            box = max(_detect(photo_path(stem)), key=lambda b: b[2] * b[3])
-            result.faces[stem] = add_face(stem, box, result.people[owner], score)
-            stem, owners = COUPLE
-            for i, (box, owner) in enumerate(zip(_detect(photo_path(stem)), owners, strict=True)):
-                result.faces[f"{stem}:{i}"] = add_face(stem, box, result.people[owner], 0.7)
-            for stem in UNASSIGNED:
-                for i, box in enumerate(_detect(photo_path(stem))):
-                    result.faces[f"{stem}:{i}"] = add_face(stem, box, None, None)
-            db.execute("UPDATE assets SET recognised = 1")
-            # Each person's key face: their first (lowest id) face, as a fresh cluster would pick one.
-            db.execute(
-                "UPDATE people SET key_observation_id = "
-                "(SELECT MIN(o.id) FROM observations o WHERE o.person_id = people.id)"
-            )
-    return result
+        with_ana = [p for p in free() if photos_of[p] & photos_of[ana]]
+        assert with_ana, "the clustering put nobody in a photo with Ana"
+        ben = take(max(with_ana, key=lambda p: len(photos_of[p] & photos_of[ana])))
+        pair = next(
+            (
+                (int(s["person_a"]), int(s["person_b"]))
+                for s in merge_suggestions(library)
+                if int(s["person_a"]) in free() and int(s["person_b"]) in free()
+            ),
+            None,
+        )
+        assert pair is not None, "no 'same person?' pair between two unnamed people"
+        keep, gone = take(pair[0]), take(pair[1])
+        assert len(free()) >= 3, f"too few people for the scenario: {len(unnamed)} unnamed"
+        nameless, markup, hidden = (take(p) for p in free()[:3])
+
+        people.name_person(library, ben, BEN)
+        people.name_person(library, markup, XSS_NAME)
+        people.name_person(library, hidden, STRANGER)
+        people.hide_person(library, hidden)
+
+        key_faces = dict(db.execute("SELECT id, key_observation_id FROM people").fetchall())
+        ana_faces = [int(f["id"]) for f in people.faces_of(library, ana)]
+        faces = {
+            "ana": int(key_faces[ana]),
+            "ana_other": next(f for f in ana_faces if f != key_faces[ana]),
+            "wrong": _least_typical_face(library, nameless),
+        }
+        photo_of_face = dict(db.execute("SELECT id, asset_id FROM observations").fetchall())
+        together = photos_of[ana] & photos_of[ben]
+        photos = {
+            "ana": int(photo_of_face[faces["ana"]]),
+            "ana_other": int(photo_of_face[faces["ana_other"]]),
+            "together": min(together),
+            "markup": min(photos_of[markup]),
+        }
+    return BuiltLibrary(
+        root=root,
+        people={
+            "ana": ana,
+            "bea": bea,
+            "ben": ben,
+            "keep": keep,
+            "gone": gone,
+            "unnamed": nameless,
+            "markup": markup,
+            "hidden": hidden,
+        },
+        faces=faces,
+        photos=photos,
+        assets=assets,
+    )
 
 
 _TEMPLATE: BuiltLibrary | None = None
 
 
-def template_library() -> BuiltLibrary:
+def template_library(indexed: Path | None = None) -> BuiltLibrary:
     """`build_library` once per test process, shared by the web test modules (copy before changing)."""
     global _TEMPLATE
     if _TEMPLATE is None or not _TEMPLATE.root.exists():
         folder = Path(tempfile.mkdtemp(prefix="memories-web-template-"))
         atexit.register(shutil.rmtree, folder, True)
-        _TEMPLATE = build_library(folder / "library")
+        _TEMPLATE = build_library(folder / "library", indexed)
     return _TEMPLATE
 
 
@@ -155,5 +171,9 @@ def copy_library(built: BuiltLibrary, target: Path) -> BuiltLibrary:
     """A private copy for one test (tests change names and merge people)."""
     shutil.copytree(built.root, target)
     return BuiltLibrary(
-        root=target, people=dict(built.people), faces=dict(built.faces), assets=dict(built.assets)
+        root=target,
+        people=dict(built.people),
+        faces=dict(built.faces),
+        photos=dict(built.photos),
+        assets=dict(built.assets),
     )

@@ -93,7 +93,7 @@ def together(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candi
                 people=[int(graph.nodes[p]["id"]) for p in members],
                 assets=[int(graph.nodes[a]["id"]) for a in assets],
                 context={"people": names, "start": start, "end": end, "years": years, "count": len(assets)},
-                reason=f"{_and(names)} together in {len(assets)} photos across {moments} moments, {_years_text(years)}",
+                reason=f"{_and(names)}: {len(assets)} photos from {moments} moments they shared, {_years_text(years)}",
                 score=moments + 0.01 * len(assets),
             )
         )

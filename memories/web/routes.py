@@ -117,19 +117,29 @@ def photo_page(app: WebApp, request: Request, library: Library, asset_id: int) -
     photo = service.photo(library, asset_id)
     width, height = photo["width"], photo["height"]
     for face in photo["faces"]:
-        x, y, w, h = face["box"]
-        face["style"] = (
-            f"left:{100 * x / width:.3f}%;top:{100 * y / height:.3f}%;"
-            f"width:{100 * w / width:.3f}%;height:{100 * h / height:.3f}%"
-            if width and height and w is not None
-            else None
-        )
+        face["style"] = _box_style(face["box"], width, height)
     return app.render(
         "photo.html",
         nav="",
         photo=photo,
         file_name=Path(photo["path"]).name,
         everyone=people.list_people(library),
+    )
+
+
+def _box_style(box: list[float | None], width: int | None, height: int | None) -> str | None:
+    """CSS placing a face box over the photo, in percent; the part outside the photo is cut off
+    (the detector finds faces cut by the photo's edge, with a box that starts at a negative x)."""
+    x, y, w, h = box
+    if not width or not height or x is None or y is None or w is None or h is None:
+        return None
+    left, top = max(0.0, x), max(0.0, y)
+    right, bottom = min(float(width), x + w), min(float(height), y + h)
+    if right <= left or bottom <= top:
+        return None
+    return (
+        f"left:{100 * left / width:.3f}%;top:{100 * top / height:.3f}%;"
+        f"width:{100 * (right - left) / width:.3f}%;height:{100 * (bottom - top) / height:.3f}%"
     )
 
 

@@ -1,25 +1,34 @@
 """Pass 2: agglomerative clustering of pass-1 clusters on faces, across moments.
 
 Linkage between clusters A and B is the median of the |A||B| member-to-member distances, or of
-`max_pairs` random member pairs once |A||B| exceeds that. (This is not scipy's
+about `max_pairs` random member pairs once |A||B| exceeds that. (This is not scipy's
 method='median', which is WPGMC, a centroid method.) The median ignores the few bad members a
 cluster may hold (a blurred face, a mislabelled child) that drag single linkage into chaining and
 average linkage off its mark, and with sampling it costs O(max_pairs d) per pair of clusters
 however large they grow.
 
+Merge rule (Pass2Settings): linkage below a size-aware limit, threshold + bonus / sqrt(smaller
+size), because one face's distances are noisier than a big cluster's median; and when both
+clusters have gap_min_size faces or more, linkage no more than max_gap above the larger of their
+own median member distances (two clusters of one person are about as far apart as their own
+members; two lookalikes are not). The surest merge (furthest below its limit) goes first.
+Cannot-links and anchors (recognition.cluster.constraints) veto a merge for good, since a
+cluster's tokens only grow; must-links are merged first, before any linkage is looked at.
+
 Candidate merges never come from an all-pairs matrix. Each cluster starts with its k nearest
 clusters by normalised mean embedding (exact blocked kNN or HNSW, recognition.cluster.knn); a
 merged cluster inherits the union of its parents' candidates, trimmed to the `max_candidates`
-nearest. Bounds, for m pass-1 clusters with d-dimensional faces:
-  memory  O(n d) embeddings + O(m k) heap entries and candidate sets (no m x m matrix);
-  time    kNN (exact O(m^2 d / block BLAS) or HNSW O(m log m)) + O(m k) initial linkages
-          + per merge O(max_candidates) linkages of O(max_pairs d) each, i.e.
-          O(m (k + max_candidates) max_pairs d) in the worst case, linear in m.
+nearest; pairs whose RMS member distance (exact from cluster sums) is far beyond the limit are
+not scored. When no candidate is left, a new kNN graph of the merged clusters gives the clusters
+that trimming dropped another round (at most `rounds`). Bounds, for m pass-1 clusters and n faces
+of dimension d:
+  memory  O(n d) embeddings + O(m d) cluster sums + O(m (k + max_candidates)) candidate sets and
+          heap entries: no m x m matrix;
+  time    per round a kNN graph (exact O(m^2 d) BLAS in blocks of 1024 rows, or HNSW
+          ~O(m log m)) + O(m k) initial linkages + per merge at most max_candidates linkages of
+          O(max_pairs d) each: O(m (k + max_candidates) max_pairs d), linear in m.
 A pair outside this graph never merges; a person split across distant clusters is left to the
-gallery's merge suggestions. Merging stops at the first candidate whose linkage reaches the
-threshold (a priority queue, smallest first; stale entries are skipped by version numbers).
-Cannot-links and anchors (recognition.cluster.constraints) veto a merge for good, since a
-cluster's tokens only grow; must-links are merged first, before any linkage is looked at.
+gallery's merge suggestions.
 """
 
 from __future__ import annotations
@@ -271,84 +280,98 @@ class MedianLinkageHAC:
                 continue
             merge(a, b, 0.0)
 
-        # Candidate graph over live clusters that have faces.
-        live = np.flatnonzero(alive & (np.array([len(x) for x in members]) > 0))
-        neighbours: dict[int, set[int]] = {int(c): set() for c in live}
-        if len(live) > 1:
-            means = sums[live]
-            idx, _ = knn_graph(means, s.neighbours, exact_max=s.exact_knn_max, m=s.hnsw_m, seed=s.seed,
-                               ef_construction=s.hnsw_ef_construction, ef_search=s.hnsw_ef_search)
-            for row, c in enumerate(live.tolist()):
-                for j in idx[row].tolist():
-                    other = int(live[j])
-                    if other != c:
-                        neighbours[c].add(other)
-                        neighbours[other].add(c)
+        # Rounds: merging on the candidate graph until the heap is empty, then a fresh kNN graph
+        # of the merged clusters, so pieces whose candidates were trimmed away from a growing
+        # cluster get another look. Stops when a round merges nothing.
+        trimmed: set[int] = set()
+        for round_index in range(s.rounds):
+            merges_before = len(merges)
+            # Candidate graph over live clusters that have faces.
+            live = np.flatnonzero(alive & (np.array([len(x) for x in members]) > 0))
+            neighbours: dict[int, set[int]] = {int(c): set() for c in live}
+            if len(live) > 1:
+                means = sums[live]
+                idx, _ = knn_graph(means, s.neighbours, exact_max=s.exact_knn_max, m=s.hnsw_m, seed=s.seed,
+                                   ef_construction=s.hnsw_ef_construction, ef_search=s.hnsw_ef_search)
+                for row, c in enumerate(live.tolist()):
+                    for j in idx[row].tolist():
+                        other = int(live[j])
+                        if other != c:
+                            neighbours[c].add(other)
+                            neighbours[other].add(c)
 
-        edge_a, edge_b = [], []
-        for a, nbrs in neighbours.items():
-            for b in nbrs:
-                if a < b and not state.conflict(a, b):
-                    edge_a.append(a)
-                    edge_b.append(b)
-        heap: list[tuple[float, float, int, int, int, int]] = []
-        if edge_a:
-            worth = self._worth_scoring(sums, counts, np.array(edge_a), np.array(edge_b))
-            edge_a = np.array(edge_a)[worth].tolist()
-            edge_b = np.array(edge_b)[worth].tolist()
-        if edge_a:
-            flat, offsets, sizes = _csr(members, list(range(m)))
-            links = batched_median_linkage(unit, flat, offsets, sizes, np.array(edge_a), np.array(edge_b),
-                                           s.max_pairs, rng)
-            ea, eb = np.array(edge_a), np.array(edge_b)
-            # Heap key: how far below its own limit a pair is, so the surest merge goes first.
-            margin = links - self.limit(counts[ea], counts[eb])
-            allowed = self._allowed(links, counts[ea], counts[eb], intra_of(ea), intra_of(eb))
-            for i in np.flatnonzero(allowed).tolist():
-                a, b = edge_a[i], edge_b[i]
-                heap.append((float(margin[i]), float(links[i]), a, b, int(version[a]), int(version[b])))
-        heapq.heapify(heap)
-
-        while heap:
-            _, link, a, b, va, vb = heapq.heappop(heap)
-            if not (alive[a] and alive[b]) or version[a] != va or version[b] != vb:
-                continue
-            if state.conflict(a, b):
-                neighbours[a].discard(b)
-                neighbours[b].discard(a)
-                continue
-            keep = merge(a, b, link)
-            drop = b if keep == a else a
-            cand = (neighbours[keep] | neighbours.pop(drop)) - {keep, drop}
-            for x in cand:
-                neighbours[x].discard(drop)
-                neighbours[x].add(keep)
-            cand_list = [x for x in cand if alive[x]]
-            if len(cand_list) > s.max_candidates:
-                cand_arr = np.array(cand_list)
-                mean_keep = sums[keep] / max(float(np.linalg.norm(sums[keep])), 1e-12)
-                cand_means = sums[cand_arr]
-                cos = cand_means @ mean_keep / np.maximum(np.linalg.norm(cand_means, axis=1), 1e-12)
-                kept = cand_arr[np.argsort(-cos)[: s.max_candidates]].tolist()
-                for x in set(cand_list) - set(kept):
-                    neighbours[x].discard(keep)
-                cand_list = kept
-            neighbours[keep] = set(cand_list)
-            others = np.array([x for x in cand_list if not state.conflict(keep, x)], np.int64)
-            keeps = np.full(len(others), keep)
-            if len(others):
-                others = others[self._worth_scoring(sums, counts, keeps, others)]
-                keeps = keeps[: len(others)]
-            if not len(others):
-                continue
-            links = one_to_many_median_linkage(unit, members[keep], [members[x] for x in others.tolist()],
+            # Round 1 scores every edge; later rounds only edges of clusters that lost a candidate
+            # to trimming (every other pair was already scored at its current versions).
+            focus = None if round_index == 0 else {c for c in trimmed if alive[c]}
+            trimmed = set()
+            edge_a, edge_b = [], []
+            for a, nbrs in neighbours.items():
+                for b in nbrs:
+                    if a < b and (focus is None or a in focus or b in focus) and not state.conflict(a, b):
+                        edge_a.append(a)
+                        edge_b.append(b)
+            heap: list[tuple[float, float, int, int, int, int]] = []
+            if edge_a:
+                worth = self._worth_scoring(sums, counts, np.array(edge_a), np.array(edge_b))
+                edge_a = np.array(edge_a)[worth].tolist()
+                edge_b = np.array(edge_b)[worth].tolist()
+            if edge_a:
+                flat, offsets, sizes = _csr(members, list(range(m)))
+                links = batched_median_linkage(unit, flat, offsets, sizes, np.array(edge_a), np.array(edge_b),
                                                s.max_pairs, rng)
-            margin = links - self.limit(counts[keeps], counts[others])
-            allowed = self._allowed(links, counts[keeps], counts[others], intra_of(keeps), intra_of(others))
-            for i in np.flatnonzero(allowed).tolist():
-                x = int(others[i])
-                entry = (float(margin[i]), float(links[i]), keep, x, int(version[keep]), int(version[x]))
-                heapq.heappush(heap, entry)
+                ea, eb = np.array(edge_a), np.array(edge_b)
+                # Heap key: how far below its own limit a pair is, so the surest merge goes first.
+                margin = links - self.limit(counts[ea], counts[eb])
+                allowed = self._allowed(links, counts[ea], counts[eb], intra_of(ea), intra_of(eb))
+                for i in np.flatnonzero(allowed).tolist():
+                    a, b = edge_a[i], edge_b[i]
+                    heap.append((float(margin[i]), float(links[i]), a, b, int(version[a]), int(version[b])))
+            heapq.heapify(heap)
+
+            while heap:
+                _, link, a, b, va, vb = heapq.heappop(heap)
+                if not (alive[a] and alive[b]) or version[a] != va or version[b] != vb:
+                    continue
+                if state.conflict(a, b):
+                    neighbours[a].discard(b)
+                    neighbours[b].discard(a)
+                    continue
+                keep = merge(a, b, link)
+                drop = b if keep == a else a
+                cand = (neighbours[keep] | neighbours.pop(drop)) - {keep, drop}
+                for x in cand:
+                    neighbours[x].discard(drop)
+                    neighbours[x].add(keep)
+                cand_list = [x for x in cand if alive[x]]
+                if len(cand_list) > s.max_candidates:
+                    cand_arr = np.array(cand_list)
+                    mean_keep = sums[keep] / max(float(np.linalg.norm(sums[keep])), 1e-12)
+                    cand_means = sums[cand_arr]
+                    cos = cand_means @ mean_keep / np.maximum(np.linalg.norm(cand_means, axis=1), 1e-12)
+                    kept = cand_arr[np.argsort(-cos)[: s.max_candidates]].tolist()
+                    for x in set(cand_list) - set(kept):
+                        neighbours[x].discard(keep)
+                        trimmed.add(x)
+                    cand_list = kept
+                neighbours[keep] = set(cand_list)
+                others = np.array([x for x in cand_list if not state.conflict(keep, x)], np.int64)
+                keeps = np.full(len(others), keep)
+                if len(others):
+                    others = others[self._worth_scoring(sums, counts, keeps, others)]
+                    keeps = keeps[: len(others)]
+                if not len(others):
+                    continue
+                links = one_to_many_median_linkage(unit, members[keep], [members[x] for x in others.tolist()],
+                                                   s.max_pairs, rng)
+                margin = links - self.limit(counts[keeps], counts[others])
+                allowed = self._allowed(links, counts[keeps], counts[others], intra_of(keeps), intra_of(others))
+                for i in np.flatnonzero(allowed).tolist():
+                    x = int(others[i])
+                    entry = (float(margin[i]), float(links[i]), keep, x, int(version[keep]), int(version[x]))
+                    heapq.heappush(heap, entry)
+
+            if len(merges) == merges_before:
+                break
 
         roots = np.array([find(c) for c in range(m)], np.int64)
         self.labels_ = np.unique(roots, return_inverse=True)[1].ravel().astype(np.int64)[codes]
