@@ -73,7 +73,7 @@ def load_faces(library: Library, where: str = "") -> FaceTable:
         + " ORDER BY o.id"
     ).fetchall()
     face = (
-        np.stack([from_blob(r["face_embedding"]) for r in rows]).astype(np.float32)  # type: ignore[arg-type]
+        np.stack([np.frombuffer(r["face_embedding"], dtype=np.float32) for r in rows])
         if rows
         else np.zeros((0, 128), dtype=np.float32)
     )
