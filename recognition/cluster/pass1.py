@@ -23,7 +23,7 @@ from recognition.cluster.constraints import Constraints, LinkState
 from recognition.cluster_settings import PASS1, Pass1Settings
 
 
-def _unit_rows(x: NDArray[np.floating]) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+def unit_rows(x: NDArray[np.floating]) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
     """Unit-normalised float32 copy and a mask of rows that hold a vector (no NaN, non-zero)."""
     arr = np.asarray(x, np.float32)
     present: NDArray[np.bool_] = np.asarray(np.isfinite(arr).all(axis=1))
@@ -58,12 +58,12 @@ class MomentClusterer:
         moment_ids: ArrayLike | None = None,
         constraints: Constraints | None = None,
     ) -> MomentClusterer:
-        face_unit, has_face = _unit_rows(np.asarray(faces))
+        face_unit, has_face = unit_rows(np.asarray(faces))
         n = len(face_unit)
         if bodies is None:
             body_unit, has_body = np.zeros((n, 1), np.float32), np.zeros(n, bool)
         else:
-            body_unit, has_body = _unit_rows(np.asarray(bodies))
+            body_unit, has_body = unit_rows(np.asarray(bodies))
         moments = np.zeros(n, np.int64) if moment_ids is None else np.asarray(moment_ids)
         state = LinkState(constraints or Constraints(), n)
         labels = np.full(n, -1, np.int64)

@@ -40,7 +40,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from recognition.cluster.constraints import Constraints, LinkState, must_link_pairs
 from recognition.cluster.knn import knn_graph
-from recognition.cluster.pass1 import _unit_rows
+from recognition.cluster.pass1 import unit_rows
 from recognition.cluster_settings import PASS2, Pass2Settings
 
 
@@ -215,7 +215,7 @@ class MedianLinkageHAC:
             constraints: Constraints | None = None) -> MedianLinkageHAC:
         s = self.settings
         rng = np.random.default_rng(s.seed)
-        unit, has_face = _unit_rows(np.asarray(faces))
+        unit, has_face = unit_rows(np.asarray(faces))
         n = len(unit)
         start = np.arange(n) if initial_labels is None else np.asarray(initial_labels)
         codes = np.unique(start, return_inverse=True)[1].ravel().astype(np.int64)
