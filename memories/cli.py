@@ -26,8 +26,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: paragraphs re-flowed like a man page
 )
-eval_app = typer.Typer(help="Measure the recognition layer on labelled data sets.", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Measure the recognition layer on labelled data sets.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(eval_app, name="eval")
 
 LibraryOption = Annotated[
@@ -257,7 +260,11 @@ def suggest_merges(library: LibraryOption = None, as_json: JsonOption = False) -
 
 
 # --- the knowledge graph --------------------------------------------------------------------
-graph_app = typer.Typer(help="Ask the knowledge graph: people, groups, places, trips.", no_args_is_help=True)
+graph_app = typer.Typer(
+    help="Ask the knowledge graph: people, groups, places, trips.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(graph_app, name="graph")
 
 

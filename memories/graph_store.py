@@ -14,21 +14,18 @@ import graph as kg
 from memories.store import Library
 
 
+def _asset_record(row: Any) -> kg.AssetRecord:
+    return kg.AssetRecord(
+        row["id"], row["path"], row["taken_ts"], row["taken_at"], row["latitude"], row["longitude"],
+        row["moment_id"], bool(row["hidden"]),
+    )  # fmt: skip
+
+
 def snapshot(library: Library, *, since_asset: int = 0) -> kg.LibrarySnapshot:
     """The store as graph records; with since_asset, only newer photos and their faces."""
     db = library.db
     assets = tuple(
-        kg.AssetRecord(
-            r["id"],
-            r["path"],
-            r["taken_ts"],
-            r["taken_at"],
-            r["latitude"],
-            r["longitude"],
-            r["moment_id"],
-            bool(r["hidden"]),
-        )
-        for r in db.execute("SELECT * FROM assets WHERE id > ? ORDER BY id", (since_asset,))
+        _asset_record(r) for r in db.execute("SELECT * FROM assets WHERE id > ? ORDER BY id", (since_asset,))
     )
     moments = tuple(
         kg.MomentRecord(
@@ -66,16 +63,7 @@ def update_after_index(library: Library, previous_max_asset: int) -> nx.Graph:
     # Older photos can change moment when a new photo bridges two moments: send those too.
     delta_assets = snapshot(library, since_asset=previous_max_asset)
     moved = tuple(
-        kg.AssetRecord(
-            r["id"],
-            r["path"],
-            r["taken_ts"],
-            r["taken_at"],
-            r["latitude"],
-            r["longitude"],
-            r["moment_id"],
-            bool(r["hidden"]),
-        )
+        _asset_record(r)
         for r in library.db.execute("SELECT * FROM assets WHERE id <= ?", (previous_max_asset,))
         if current.nodes.get(f"asset:{r['id']}", {}).get("moment") not in (None, f"moment:{r['moment_id']}")
     )
@@ -109,8 +97,12 @@ def load(library: Library) -> nx.Graph:
             return rebuild_graph(library)
         people = snapshot(library, since_asset=1 << 62).people
         changed = tuple(
-            p for p in people
-            if (current.nodes.get(f"person:{p.id}", {}).get("name"), current.nodes.get(f"person:{p.id}", {}).get("hidden"))
+            p
+            for p in people
+            if (
+                current.nodes.get(f"person:{p.id}", {}).get("name"),
+                current.nodes.get(f"person:{p.id}", {}).get("hidden"),
+            )
             != (p.name, p.hidden)
         )
         if changed:

@@ -70,34 +70,40 @@ def together_assets(graph: nx.Graph, people: list[str]) -> tuple[list[str], int]
     return sorted(set(assets)), len(shared)
 
 
+def _gathering(graph: nx.Graph, theme: str, members: list[str], reason: str) -> Candidate:
+    """A memory of several people: photos of any of them from the moments they all shared."""
+    assets, moments = together_assets(graph, members)
+    names = _people_context(graph, members)
+    start, end, years = _span(graph, assets)
+    return Candidate(
+        theme=theme,
+        key=f"{theme}:" + "-".join(sorted(str(graph.nodes[p]["id"]) for p in members)),
+        people=[int(graph.nodes[p]["id"]) for p in members],
+        assets=[int(graph.nodes[a]["id"]) for a in assets],
+        context={"people": names, "start": start, "end": end, "years": years, "count": len(assets),
+                 "moments": moments},
+        reason=reason.format(names=_and(names), photos=len(assets), moments=moments, years=_years_text(years)),
+        score=moments + 0.01 * len(assets),
+    )  # fmt: skip
+
+
 def together(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate]:
     """Two or more important people across several shared moments (the graph's groups)."""
     low, high = int(params.get("min_people", 2)), int(params.get("max_people", 4))
     min_moments = int(params.get("min_moments", 3))
-    groups = params.get("people_sets") or [
+    chosen = params.get("people_sets")
+    groups = chosen or [
         [m["node"] for m in g["members"]]
         for g in kg.important_groups(graph, limit=None)
         if low <= g["size"] <= high
     ]
-    out = []
-    for members in groups:
-        assets, moments = together_assets(graph, members)
-        if moments < min_moments and not params.get("people_sets"):
-            continue
-        names = _people_context(graph, members)
-        start, end, years = _span(graph, assets)
-        out.append(
-            Candidate(
-                theme="together",
-                key="together:" + "-".join(sorted(str(graph.nodes[p]["id"]) for p in members)),
-                people=[int(graph.nodes[p]["id"]) for p in members],
-                assets=[int(graph.nodes[a]["id"]) for a in assets],
-                context={"people": names, "start": start, "end": end, "years": years, "count": len(assets)},
-                reason=f"{_and(names)}: {len(assets)} photos from {moments} moments they shared, {_years_text(years)}",
-                score=moments + 0.01 * len(assets),
-            )
+    found = [
+        _gathering(
+            graph, "together", members, "{names}: {photos} photos from {moments} moments they shared, {years}"
         )
-    return out
+        for members in groups
+    ]
+    return [c for c in found if chosen or c.context["moments"] >= min_moments]
 
 
 def person_over_the_years(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate]:
@@ -201,28 +207,13 @@ def on_this_day(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Ca
 
 def group_gathering(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate]:
     min_people, min_photos = int(params.get("min_people", 3)), int(params.get("min_photos", 6))
-    out = []
-    for group in kg.important_groups(graph, limit=None):
-        if group["size"] < min_people:
-            continue
-        members = [m["node"] for m in group["members"]]
-        assets, moments = together_assets(graph, members)
-        if len(assets) < min_photos:
-            continue
-        names = _people_context(graph, members)
-        start, end, years = _span(graph, assets)
-        out.append(
-            Candidate(
-                theme="group_gathering",
-                key="group_gathering:" + "-".join(sorted(str(graph.nodes[p]["id"]) for p in members)),
-                people=[int(graph.nodes[p]["id"]) for p in members],
-                assets=[int(graph.nodes[a]["id"]) for a in assets],
-                context={"people": names, "start": start, "end": end, "years": years, "count": len(assets)},
-                reason=f"{_and(names)} gathered in {moments} moments ({len(assets)} photos)",
-                score=moments + 0.01 * len(assets),
-            )
-        )
-    return out
+    found = [
+        _gathering(graph, "group_gathering", [m["node"] for m in group["members"]],
+                   "{names} gathered in {moments} moments ({photos} photos)")
+        for group in kg.important_groups(graph, limit=None)
+        if group["size"] >= min_people
+    ]  # fmt: skip
+    return [c for c in found if len(c.assets) >= min_photos]
 
 
 def year_in_review(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate]:

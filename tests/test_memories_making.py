@@ -1,0 +1,71 @@
+"""Theme rules on the real sample library, and `memories make` end to end."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import imageio_ffmpeg
+
+from memories.graph_store import load
+from memories.making import suggest
+from memories.store import Library
+from themes.rules import RULES
+
+
+def test_rules_find_the_sample_stories(indexed_samples: Path) -> None:
+    with Library(indexed_samples) as library:
+        graph = load(library)
+        together = RULES["together"](
+            graph, {"min_people": 2, "max_people": 4, "min_moments": 3}, date(2026, 11, 27)
+        )
+        by_people = {tuple(sorted(c.context["people"])): c for c in together}
+        ana_bea = by_people[("Ana", "Bea")]
+        assert ana_bea.context["moments"] >= 5  # they share most made-up outings (samples/README.md)
+        assert ana_bea.key == "together:" + "-".join(sorted(str(p) for p in ana_bea.people))
+        on_this_day = RULES["on_this_day"](graph, {"window_days": 3, "min_years": 1}, date(2026, 11, 27))
+        assert len(on_this_day) == 1 and on_this_day[0].context["years"] == [2019, 2023]
+        assert RULES["on_this_day"](graph, {"window_days": 3, "min_years": 1}, date(2026, 2, 1)) == []
+        trips = RULES["trip"](graph, {"min_photos": 1}, date(2026, 11, 27))
+        assert {c.context["place"] for c in trips} == {"Lisbon", "Barcelona"}
+        rows = suggest(library, today=date(2026, 11, 27))
+        assert rows[0]["key"] == ana_bea.key and rows[0]["title"] == "Ana & Bea"
+        assert "7 moments" in rows[0]["reason"] or "moments they shared" in rows[0]["reason"]
+
+
+def test_make_together_renders_a_decodable_720p_movie(indexed_samples: Path, tmp_path: Path) -> None:
+    output = tmp_path / "together.mp4"
+    result = subprocess.run(
+        [sys.executable, "-m", "memories", "make", "together", "--people", "Ana,Bea", "--length", "short",
+         "-o", str(output), "-L", str(indexed_samples), "--json"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    made = json.loads(result.stdout)
+    assert Path(made["poster"]).is_file() and Path(made["sidecar"]).is_file()
+    sidecar = json.loads(Path(made["sidecar"]).read_text())
+    assert sidecar["title"] == "Ana & Bea"
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    decoded = subprocess.run(
+        [ffmpeg, "-v", "error", "-i", str(output), "-f", "null", "-"], capture_output=True, text=True
+    )
+    assert decoded.returncode == 0 and decoded.stderr.strip() == ""
+    info = subprocess.run([ffmpeg, "-i", str(output)], capture_output=True, text=True).stderr
+    assert re.search(r"Video: h264.*1280x720", info)
+    assert re.search(r"Audio: aac", info)
+    hours, minutes, seconds = re.search(r"Duration: (\d+):(\d+):([\d.]+)", info).groups()  # type: ignore[union-attr]
+    assert abs(int(hours) * 3600 + int(minutes) * 60 + float(seconds) - 30.0) <= 1.0
+
+
+def test_unknown_person_is_a_clear_error(indexed_samples: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "memories", "search", "Anna", "-L", str(indexed_samples)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "no person" in result.stderr.lower() and "Ana" in result.stderr
