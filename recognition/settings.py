@@ -67,10 +67,12 @@ class DetectionSettings:
     # HOG: dlib's detector reports a window at score > 0 (its default adjust_threshold).
     hog_threshold: float = 0.0
     # HOG on a grey working copy instead of RGB (dlib then skips the per-channel gradient maximum):
-    # 28 ms against 39 ms on a 500x500 copy and the same 43/43 on dlib_faces_det, but on lfw_min10
-    # it found no face in 25 photos against 11 for RGB (dlib's reference misses the same 11).
-    # Off: the reference's detection rate matters more than 11 ms.
-    hog_grey: bool = False
+    # 28 ms against 39 ms on a 500x500 copy and the same 43/43 on dlib_faces_det; on lfw_min10 it
+    # found no face in 25 photos against 11 for RGB (dlib's reference misses the same 11). On: the
+    # 3.6 ms a photo it saves is what takes end-to-end speed from 3.8x to 4.4x the dlib reference
+    # (benchmarks/recognition.py, idle machine), for 14 more misses in 4,324 photos (0.3 %).
+    # Shrinking the working copy instead (min_face_px 44) cost 4 of 43 faces on dlib_faces_det.
+    hog_grey: bool = True
     # pyramid_down<6>: each level is 5/6 the size of the one before (dlib's MMOD input layer).
     pyramid_ratio: float = 5.0 / 6.0
     # Boxes whose IoU with a better-scored one exceeds this are dropped. MMOD's own value is read

@@ -37,11 +37,11 @@ def test_rules_find_the_sample_stories(indexed_samples: Path) -> None:
         assert "7 moments" in rows[0]["reason"] or "moments they shared" in rows[0]["reason"]
 
 
-def test_make_together_renders_a_decodable_720p_movie(indexed_samples: Path, tmp_path: Path) -> None:
+def test_make_together_renders_a_decodable_720p_movie(sample_library: Path, tmp_path: Path) -> None:
     output = tmp_path / "together.mp4"
     result = subprocess.run(
         [sys.executable, "-m", "memories", "make", "together", "--people", "Ana,Bea", "--length", "short",
-         "-o", str(output), "-L", str(indexed_samples), "--json"],
+         "-o", str(output), "-L", str(sample_library), "--json"],
         capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memories.evaluation.datasets import read_dataset, read_image_rgb
-from recognition import models
+from recognition import models, settings
 from recognition.align import face_chip, face_chips, landmarks_to_shape
 from recognition.face_embed import FaceEmbedder
 from recognition.face_pipeline import FaceAnalyzer
@@ -79,7 +80,10 @@ def test_chip_from_landmark_array_is_dlibs_chip(lfw_faces: list) -> None:
 
 
 def test_pipeline_matches_the_dlib_reference(model_cache: Path, dlib_tools: dict, lfw_faces: list) -> None:
-    analyzer = FaceAnalyzer(detector="hog", cache_dir=model_cache)
+    # The reference detects on RGB; the default works on grey for speed (recognition/settings.py),
+    # so the stage-by-stage comparison runs ours with the reference's detector input.
+    same_input = dataclasses.replace(settings.DETECTION, hog_grey=False)
+    analyzer = FaceAnalyzer(detector="hog", detection=same_input, cache_dir=model_cache)
     distances = []
     for rgb, _ in lfw_faces[:12]:
         faces = analyzer.analyze(rgb)
