@@ -35,8 +35,8 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from recognition.align import face_chips  # noqa: E402
-from recognition.body import box_iou  # noqa: E402
 from recognition.body_settings import QUALITY  # noqa: E402
+from recognition.boxes import box_iou  # noqa: E402
 from recognition.detect import HogDetector  # noqa: E402
 from recognition.face_embed import FaceEmbedder  # noqa: E402
 from recognition.landmarks import LandmarkPredictor, shape_to_array  # noqa: E402

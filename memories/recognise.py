@@ -138,8 +138,6 @@ def name_faces(
 
 
 def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
+    from recognition.boxes import box_iou
+
+    return float(box_iou(np.asarray(a), np.asarray(b))[0, 0])

@@ -13,6 +13,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from recognition.body_settings import UPPER_BODY, AssociationSettings, UpperBodySettings
+from recognition.boxes import box_iou
 
 NO_BODY = -1
 
@@ -85,18 +86,6 @@ def upper_body_boxes(face_boxes: np.ndarray, landmarks: np.ndarray | None, image
     full = expected[:, 2] * expected[:, 3]
     visible = np.where(full > 0, clipped[:, 2] * clipped[:, 3] / np.maximum(full, 1e-12), 0.0)
     return clipped, visible
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise intersection over union of xywh boxes, [N, 4] x [M, 4] -> [N, M]."""
-    a, b = _as_boxes(a), _as_boxes(b)
-    ax1, ay1 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
-    bx1, by1 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
-    iw = np.clip(np.minimum(ax1[:, None], bx1[None]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    ih = np.clip(np.minimum(ay1[:, None], by1[None]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = iw * ih
-    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 
 def association_costs(face_boxes: np.ndarray, body_boxes: np.ndarray, landmarks: np.ndarray | None = None,

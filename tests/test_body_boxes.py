@@ -8,12 +8,12 @@ import pytest
 from recognition.body import (
     NO_BODY,
     associate_bodies,
-    box_iou,
     expected_upper_body_boxes,
     face_down_vectors,
     upper_body_boxes,
 )
 from recognition.body_settings import UPPER_BODY
+from recognition.boxes import box_iou
 
 
 def frontal_landmarks(box: np.ndarray) -> np.ndarray:

@@ -10,7 +10,8 @@ import pytest
 from memories.evaluation.datasets import read_image_rgb
 from memories.evaluation.detection import evaluate_detection, match_count
 from recognition import settings
-from recognition.detect import MmodDetector, box_iou, greedy_nms, working_scale
+from recognition.boxes import box_iou
+from recognition.detect import MmodDetector, greedy_nms, working_scale
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ import numpy as np
 
 from memories.evaluation.datasets import read_image_rgb
 from recognition import settings
-from recognition.detect import FaceDetector, box_iou, make_detector
+from recognition.boxes import box_iou
+from recognition.detect import FaceDetector, make_detector
 
 
 def read_boxes(dataset_dir: Path) -> dict[str, np.ndarray]:
