@@ -449,7 +449,7 @@ def make(
 ) -> None:
     """Render a memory movie: curated photos, face-aware pan and zoom, transitions by mood,
     title and end cards, and a soundtrack (synthesised for the mood, or your music cut to its beats)."""
-    from memories.making import MemoryError_
+    from memories.making import NoSuchMemory
     from memories.making import make as make_memory
     from memories.render import AudioError, RenderError
 
@@ -467,7 +467,7 @@ def make(
             size=_size(size),
             progress=_render_progress(),
         )
-    except (MemoryError_, RenderError, AudioError, ValueError, LookupError) as error:
+    except (NoSuchMemory, RenderError, AudioError, ValueError, LookupError) as error:
         _fail(str(error).strip("'\""))
     _emit(
         result,
@@ -486,13 +486,13 @@ def export(
     as_json: JsonOption = False,
 ) -> None:
     """Render every suggestion of a theme; those already rendered and unchanged are skipped."""
-    from memories.making import MemoryError_, export_theme
+    from memories.making import NoSuchMemory, export_theme
 
     if not all_:
         _fail("say --all to render every suggestion of the theme")
     try:
         rows = export_theme(_open(library), theme, output)
-    except MemoryError_ as error:
+    except NoSuchMemory as error:
         _fail(str(error).strip("'\""))
     _emit(rows, as_json, table(rows, ["key", "skipped", "video"]))
 

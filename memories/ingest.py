@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -280,8 +281,6 @@ def _upsert_asset(db: Any, photo: Photo, recognised: bool) -> tuple[int, bool, b
     ).fetchone()
     taken = meta.taken
     if taken is None:
-        from datetime import UTC, datetime
-
         taken, time_source = datetime.fromtimestamp(photo.file_mtime, UTC), "file"
     else:
         time_source = meta.time_source or "exif"

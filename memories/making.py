@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ from themes.rules import RULES, Candidate
 Progress = Callable[..., None]
 
 
-class MemoryError_(LookupError):
+class NoSuchMemory(LookupError):
     """No memory matches what was asked; str() says why and what would."""
 
 
@@ -39,7 +40,7 @@ def themes_for(library: Library) -> dict[str, Theme]:
     user = Path(os.environ.get(settings.THEMES_ENV, library.root / "themes"))
     catalog = load_themes(user if user.is_dir() else None)
     for warning in catalog.warnings:
-        print(f"memories: warning: {warning}", file=__import__("sys").stderr)
+        print(f"memories: warning: {warning}", file=sys.stderr)
     return catalog.themes
 
 
@@ -65,7 +66,7 @@ def candidates(
         params["people_sets"] = [_resolve_people(graph, people)]
     rule = RULES.get(theme.query)
     if rule is None:
-        raise MemoryError_(f"theme {theme.id!r} ({theme.source}) names an unknown query {theme.query!r}")
+        raise NoSuchMemory(f"theme {theme.id!r} ({theme.source}) names an unknown query {theme.query!r}")
     found = rule(graph, params, today or date.today())
     if people:
         wanted = {int(graph.nodes[p]["id"]) for p in params["people_sets"][0]}
@@ -176,7 +177,7 @@ def _candidate_photos(library: Library, candidate: Candidate) -> list[CandidateP
         try:
             phash, sharpness = fingerprint(path)
         except OSError as error:  # moved away since indexing: leave it out, say so
-            print(f"memories: skipped {path}: {error}", file=__import__("sys").stderr)
+            print(f"memories: skipped {path}: {error}", file=sys.stderr)
             continue
         photos.append(
             CandidatePhoto(
@@ -267,11 +268,11 @@ def make(
     """`memories make THEME ...`: the best candidate of the theme that fits the filters."""
     themes = themes_for(library)
     if theme_id not in themes:
-        raise MemoryError_(f"no theme {theme_id!r}; themes: {', '.join(sorted(themes))}")
+        raise NoSuchMemory(f"no theme {theme_id!r}; themes: {', '.join(sorted(themes))}")
     theme = themes[theme_id]
     found = candidates(library, theme, people=people, place=place, year=year)
     if not found:
-        raise MemoryError_(
+        raise NoSuchMemory(
             f"theme {theme_id!r} finds no memory with at least {theme.min_photos} photos for those filters"
         )
     best = max(found, key=lambda c: (c.score, c.key))
@@ -285,12 +286,12 @@ def make_by_key(library: Library, key: str, progress: Progress | None = None) ->
     themes = themes_for(library)
     theme = themes.get(key.split(":", 1)[0])
     if theme is None:
-        raise MemoryError_(f"no suggestion {key!r}")
+        raise NoSuchMemory(f"no suggestion {key!r}")
     graph = load_graph(library)
     for candidate in candidates(library, theme, graph=graph):
         if candidate.key == key:
             return render_candidate(library, theme, candidate, progress=progress)
-    raise MemoryError_(f"no suggestion {key!r} (the library changed since it was suggested)")
+    raise NoSuchMemory(f"no suggestion {key!r} (the library changed since it was suggested)")
 
 
 def export_theme(
@@ -299,7 +300,7 @@ def export_theme(
     """Render every suggestion of a theme into output_dir, skipping the unchanged ones."""
     themes = themes_for(library)
     if theme_id not in themes:
-        raise MemoryError_(f"no theme {theme_id!r}; themes: {', '.join(sorted(themes))}")
+        raise NoSuchMemory(f"no theme {theme_id!r}; themes: {', '.join(sorted(themes))}")
     theme = themes[theme_id]
     results = []
     for candidate in candidates(library, theme):
