@@ -45,7 +45,8 @@ def _init(kind: str) -> None:
     if kind in ("onnx", "ours"):
         from recognition.face_pipeline import FaceAnalyzer
 
-        _W["analyzer"] = FaceAnalyzer()
+        # What `memories index` runs: faces, quality and upper bodies.
+        _W["analyzer"] = FaceAnalyzer(bodies=True)
         _W["analyzer"].detector  # noqa: B018 - load the detector before timing
         _W["analyzer"].embedder.embed(np.zeros((1, 150, 150, 3), np.uint8))
     else:
@@ -65,8 +66,7 @@ def _embed_dlib(chips: np.ndarray) -> int:
 
 
 def _photos_ours(paths: list[str]) -> int:
-    photos = [read_image_rgb(p) for p in paths]
-    return sum(len(f) for f in _W["analyzer"].analyze_batch(photos))
+    return sum(len(_W["analyzer"].observe(read_image_rgb(p))) for p in paths)
 
 
 def _photos_dlib(paths: list[str]) -> int:

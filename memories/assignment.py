@@ -17,7 +17,7 @@ from memories.store import Library
 
 def assign_new_faces(library: Library) -> int:
     """Assign every clear, never-assigned face to a known person or leave it unknown; returns how many."""
-    from recognition.assign import UNKNOWN, SparseCodingAssigner
+    from recognition.assign import UNKNOWN, SparseCodingAssigner, resolve_photo_conflicts
 
     known = load_faces(library, "AND o.person_id IS NOT NULL")
     fresh = load_faces(library, "AND o.person_id IS NULL AND o.assign_score IS NULL")
@@ -31,30 +31,25 @@ def assign_new_faces(library: Library) -> int:
     people, confidence = assigner.decision(fresh.face)
     people = np.asarray(people, dtype=np.int64)
     people[confidence < assigner.min_confidence] = UNKNOWN
-    # A photo never holds a person twice, and a rejected face never returns to that person.
-    present = {
-        (int(a), int(p))
-        for a, p in library.db.execute(
-            "SELECT asset_id, person_id FROM observations WHERE person_id IS NOT NULL"
-        )
-    }
-    assigned = 0
+    # A rejected face never returns to that person; a photo never holds a person twice (the
+    # same rule the evaluation measures: recognition.assign.resolve_photo_conflicts).
+    for i, face_id in enumerate(fresh.ids.tolist()):
+        if (face_id, int(people[i])) in rejected:
+            people[i] = UNKNOWN
+    present: dict[object, set[object]] = {}
+    for asset, person in library.db.execute(
+        "SELECT asset_id, person_id FROM observations WHERE person_id IS NOT NULL"
+    ):
+        present.setdefault(int(asset), set()).add(int(person))
+    people = resolve_photo_conflicts(people, confidence, fresh.asset_ids, present)
     with library.transaction() as db:
-        order = np.argsort(-confidence)
-        for i in order:
-            person, face_id, asset = int(people[i]), int(fresh.ids[i]), int(fresh.asset_ids[i])
-            if person == UNKNOWN or (face_id, person) in rejected or (asset, person) in present:
-                db.execute(
-                    "UPDATE observations SET assign_score = ? WHERE id = ?", (float(confidence[i]), face_id)
-                )
-                continue
-            present.add((asset, person))
+        for i, face_id in enumerate(fresh.ids.tolist()):
+            person = int(people[i])
             db.execute(
                 "UPDATE observations SET person_id = ?, assign_score = ? WHERE id = ?",
-                (person, float(confidence[i]), face_id),
+                (None if person == UNKNOWN else person, float(confidence[i]), face_id),
             )
-            assigned += 1
-    return assigned
+    return int(np.sum(people != UNKNOWN))
 
 
 def _mark_tried(library: Library, ids: np.ndarray, scores: np.ndarray) -> None:

@@ -574,22 +574,47 @@ def eval_detection(
 
 @eval_app.command("clustering")
 def eval_clustering(
-    dataset: DatasetArgument, workers: WorkersOption = 0, as_json: JsonOption = False
+    dataset: DatasetArgument,
+    pool: Annotated[bool, typer.Option(help="Ignore the set's albums: cluster it all as one library.")] = False,
+    distractors: Annotated[
+        list[Path] | None,
+        typer.Option(help="A set whose clear faces join as strangers, each its own identity (repeatable)."),
+    ] = None,
+    cap: Annotated[int, typer.Option(help="Keep at most this many faces per identity (0: all).")] = 0,
+    workers: WorkersOption = 0,
+    as_json: JsonOption = False,
 ) -> None:
     """Ours at its defaults against tuned baselines (Chinese whispers, DBSCAN, HDBSCAN, HAC average):
-    pairwise and BCubed precision/recall/F, clusters, singletons, same-photo violations, seconds."""
-    from memories.evaluation.clustering import evaluate_clustering, format_clustering_table
-    from memories.evaluation.embed_dataset import embed_dataset
+    pairwise and BCubed precision/recall/F, clusters, singletons, impure clusters (second identity
+    with 3+ faces) and the largest, same-photo violations, seconds."""
+    from memories.evaluation.clustering import (
+        Strangers,
+        evaluate_clustering,
+        format_clustering_table,
+        library_protocol,
+    )
+    from memories.evaluation.embed_dataset import embed_dataset, embed_strangers
 
     embedded = embed_dataset(dataset, workers=workers or None)
     found = embedded.detected
-    result = evaluate_clustering(
+    strangers = []
+    for folder in distractors or []:
+        faces = embed_strangers(folder, workers=workers or None)
+        strangers.append(Strangers(folder.name, faces.embeddings, faces.images))
+    library = library_protocol(
         embedded.embeddings[found],
         embedded.identities[found],
         albums=embedded.albums[found] if embedded.albums is not None else None,
         photo_ids=embedded.photo_ids[found] if embedded.photo_ids is not None else None,
+        pool=pool,
+        cap=cap or None,
+        distractors=strangers,
+    )
+    result = evaluate_clustering(
+        library.embeddings, library.identities, albums=library.albums, photo_ids=library.photo_ids,
         dataset=Path(dataset).name,
     )
+    result["protocol"] = library.protocol
     result["detection_rate"] = round(float(found.mean()), 4) if len(found) else 0.0
     _emit(result, as_json, format_clustering_table(result))
 

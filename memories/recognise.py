@@ -35,69 +35,32 @@ class FaceObservation:
 
 
 class Recogniser:
-    """Loads the models once (per worker process) and observes photos."""
+    """Loads the models once (per worker process) and observes photos through the recognition
+    layer's one call (recognition.face_pipeline.FaceAnalyzer.observe), bodies included."""
 
     def __init__(
         self, crops: bool = False, models_dir: str | Path | None = None, detector: str | None = None
     ):
-        from recognition.body_embed import BodyEmbedder
         from recognition.face_pipeline import FaceAnalyzer
-        from recognition.mobilenet_convert import body_model_path
-        from recognition.quality import null_reference_from
 
         self.crops = crops
-        self.analyzer = FaceAnalyzer(detector, cache_dir=models_dir)
-        self.body_embedder = BodyEmbedder(body_model_path(models_dir))
-        self.null_reference = null_reference_from(self.analyzer.embedder.embed)
+        self.analyzer = FaceAnalyzer(detector, cache_dir=models_dir, bodies=True)
 
     def observe(self, rgb: np.ndarray, regions: Sequence[FaceRegion] = ()) -> list[FaceObservation]:
-        from recognition.align import face_chips
-        from recognition.body import upper_body_boxes
-        from recognition.body_settings import UPPER_BODY
-        from recognition.face_embed import l2_normalise
-        from recognition.landmarks import shape_to_array
-        from recognition.quality import face_quality, is_clear
-
-        rgb = np.ascontiguousarray(rgb)
         height, width = rgb.shape[:2]
-        if self.crops:
-            boxes, scores = [(0.0, 0.0, float(width), float(height))], [0.0]
-        else:
-            found = self.analyzer.detector.detect(rgb)
-            boxes, scores = [d.box for d in found], [d.score for d in found]
-        observations: list[FaceObservation] = []
-        if boxes:
-            shapes = [self.analyzer.landmarks.shape(rgb, box) for box in boxes]
-            chips = face_chips(rgb, shapes)
-            raw = self.analyzer.embedder.embed(chips)
-            landmarks = np.stack([shape_to_array(s) for s in shapes]).astype(np.float32)
-            box_array = np.array(boxes, dtype=np.float64)
-            score_array = np.array(scores, dtype=np.float64)
-            quality = face_quality(chips, landmarks, box_array, score_array, raw, self.null_reference)
-            clear = is_clear(quality)
-            if self.crops:
-                clear[:] = True  # a labelled crop is a face by construction; quality still recorded
-            body_boxes, visible = upper_body_boxes(box_array, landmarks, (width, height))
-            has_body = visible >= UPPER_BODY.min_visible_fraction
-            body = np.zeros((len(boxes), 0), np.float32)
-            if has_body.any() and not self.crops:
-                body = self.body_embedder.embed(rgb, body_boxes[has_body])
-            body_rows = iter(body)
-            face_embeddings = l2_normalise(raw.astype(np.float32))
-            for i, box in enumerate(boxes):
-                with_body = bool(has_body[i]) and not self.crops
-                observations.append(
-                    FaceObservation(
-                        face_box=tuple(float(v) for v in box),  # type: ignore[arg-type]
-                        landmarks=landmarks[i],
-                        detector_score=float(scores[i]),
-                        body_box=tuple(float(v) for v in body_boxes[i]) if with_body else None,  # type: ignore[arg-type]
-                        face_embedding=face_embeddings[i],
-                        body_embedding=next(body_rows) if with_body else None,
-                        quality=float(quality[i]),
-                        is_clear=bool(clear[i]),
-                    )
-                )
+        observations = [
+            FaceObservation(
+                face_box=face.box,
+                landmarks=face.landmarks,
+                detector_score=face.score,
+                body_box=face.body_box,
+                face_embedding=face.embedding,
+                body_embedding=face.body_embedding,
+                quality=face.quality,
+                is_clear=face.is_clear,
+            )
+            for face in self.analyzer.observe(rgb, crop=self.crops)
+        ]
         name_faces(observations, regions, width, height)
         return observations
 

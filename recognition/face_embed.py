@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from recognition import models, settings
 
@@ -37,18 +38,25 @@ class FaceEmbedder:
         # Sessions do not pickle; a copy sent to a worker process loads its own on first use.
         return {"cache_dir": self.cache_dir, "batch_size": self.batch_size, "_session": None}
 
-    def embed(self, chips: np.ndarray) -> np.ndarray:
-        """N x 150 x 150 x 3 uint8 RGB chips -> N x 128 float32 raw descriptors."""
+    def embed(self, chips: np.ndarray, mirror: bool = settings.EMBED_MIRROR) -> np.ndarray:
+        """N x 150 x 150 x 3 uint8 RGB chips -> N x 128 float32 raw descriptors; with `mirror`,
+        the mean of the chip's and its mirror image's descriptors (settings.EMBED_MIRROR)."""
         chips = np.asarray(chips)
         if chips.ndim == 3:
             chips = chips[None]
         if len(chips) == 0:
             return np.zeros((0, 128), np.float32)
         session = self._load()
+        # A chip and its mirror go through the network in one batch (half a batch of chips each).
+        step = max(self.batch_size // 2, 1) if mirror else self.batch_size
         out = []
-        for start in range(0, len(chips), self.batch_size):
-            x = chips[start : start + self.batch_size].transpose(0, 3, 1, 2).astype(np.float32)
-            out.append(session.run(None, {"image": x})[0])
+        for start in range(0, len(chips), step):
+            x = chips[start : start + step].transpose(0, 3, 1, 2).astype(np.float32)
+            if mirror:
+                both = session.run(None, {"image": np.concatenate([x, x[..., ::-1]])})[0]
+                out.append((both[: len(x)] + both[len(x) :]) / 2)
+            else:
+                out.append(session.run(None, {"image": x})[0])
         return np.concatenate(out).astype(np.float32, copy=False)
 
 
@@ -58,7 +66,7 @@ def shared_embedder(cache_dir: str | None = None) -> FaceEmbedder:
     return FaceEmbedder(cache_dir)
 
 
-def l2_normalise(x: np.ndarray) -> np.ndarray:
+def l2_normalise(x: ArrayLike) -> np.ndarray:
     x = np.asarray(x, np.float32)
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
     return x / np.maximum(norms, 1e-12)

@@ -1,4 +1,9 @@
-"""Photo in, faces out: detect -> 5 landmarks -> dlib face chip -> 128-d descriptor.
+"""The one recognition call: photo in, face observations out.
+
+detect -> 5 landmarks -> dlib face chip -> 128-d descriptor (mirror-averaged, L2-normalised) ->
+quality score and clear/unclear verdict -> upper-body box and embedding. `memories index`, the
+evaluation commands and the benchmarks all call `FaceAnalyzer.observe`, so what is measured is
+what ships.
 
 Detection runs on a working copy (see `settings.DetectionSettings`); landmarks and chips are taken
 from the original pixels with the box mapped back, so the chip has the photo's full resolution.
@@ -7,32 +12,52 @@ from the original pixels with the box mapped back, so the chip has the photo's f
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from recognition import settings
 from recognition.align import face_chips
-from recognition.detect import FaceDetector, make_detector
-from recognition.face_embed import FaceEmbedder
+from recognition.detect import Detection, FaceDetector, make_detector
+from recognition.face_embed import FaceEmbedder, l2_normalise
 from recognition.landmarks import LandmarkPredictor, shape_to_array
 
+if TYPE_CHECKING:
+    from recognition.body_embed import BodyEmbedder
 
-@dataclass
-class Face:
-    box: tuple[float, float, float, float]  # x, y, w, h in original pixels
-    score: float  # detector confidence (HOG/MMOD score; 0.0 for analyze_crop)
+Box = tuple[float, float, float, float]  # x, y, w, h in original pixels
+
+
+@dataclass(frozen=True)
+class FaceObservation:
+    """One face as the recognition layer sees it."""
+
+    box: Box
+    score: float  # detector confidence (HOG/MMOD score; 0.0 when the box was given)
     landmarks: np.ndarray  # 5 x 2 float32, original pixels
-    embedding: np.ndarray  # 128 float32, raw (not normalised)
+    embedding: np.ndarray  # 128 float32, L2-normalised
+    quality: float  # recognition.quality score in [0, 1]
+    is_clear: bool  # quality reaches the unclear-face threshold
+    body_box: Box | None = None  # upper body, when enough of it is in frame (and bodies are on)
+    body_embedding: np.ndarray | None = None
 
 
 class FaceAnalyzer:
+    """Loads the models once (per process) and observes photos.
+
+    bodies: also embed the upper body under each face (what `memories index` stores; the
+    evaluation of faces alone switches it off, since it changes nothing about the face).
+    """
+
     def __init__(
         self,
         detector: str | FaceDetector | None = None,
         detection: settings.DetectionSettings = settings.DETECTION,
         cache_dir: str | Path | None = None,
+        bodies: bool = False,
     ) -> None:
         self.detection = detection
         self.cache_dir = cache_dir
@@ -40,6 +65,9 @@ class FaceAnalyzer:
         self._detector: FaceDetector | None = None if isinstance(detector, str | None) else detector
         self.landmarks = LandmarkPredictor()
         self.embedder = FaceEmbedder(cache_dir)
+        self.bodies = bodies
+        self._body_embedder: BodyEmbedder | None = None
+        self._null_reference: np.ndarray | None = None
 
     @property
     def detector(self) -> FaceDetector:
@@ -48,53 +76,89 @@ class FaceAnalyzer:
             self._detector = make_detector(name, self.detection, self.cache_dir)
         return self._detector
 
-    def _faces(
-        self, rgb: np.ndarray, boxes: list[tuple[float, float, float, float]], scores: list[float]
-    ) -> list[Face]:
-        shapes = [self.landmarks.shape(rgb, box) for box in boxes]
-        embeddings = self.embedder.embed(face_chips(rgb, shapes))
+    @property
+    def null_reference(self) -> np.ndarray:
+        """The network's answer for non-faces (recognition.quality), made once per analyzer."""
+        if self._null_reference is None:
+            from recognition.quality import null_reference_from
+
+            self._null_reference = null_reference_from(self.embedder.embed)
+        return self._null_reference
+
+    @property
+    def body_embedder(self) -> BodyEmbedder:
+        if self._body_embedder is None:
+            from recognition.body_embed import BodyEmbedder
+            from recognition.mobilenet_convert import body_model_path
+
+            self._body_embedder = BodyEmbedder(body_model_path(self.cache_dir))
+        return self._body_embedder
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        """Face boxes of an H x W x 3 uint8 RGB photo, best detector score first."""
+        return self.detector.detect(np.ascontiguousarray(rgb))
+
+    def observe(
+        self, rgb: np.ndarray, detections: Sequence[Detection] | None = None, crop: bool = False
+    ) -> list[FaceObservation]:
+        """Every face of the photo (detected here unless `detections` are given), fully observed.
+
+        crop: the whole image is one face (a pre-cropped face): landmarks are found inside it and
+        it counts as clear whatever its quality score (a labelled crop is a face by construction).
+        """
+        from recognition.quality import face_quality, is_clear
+
+        rgb = np.ascontiguousarray(rgb)
+        height, width = rgb.shape[:2]
+        if crop:
+            detections = [Detection((0.0, 0.0, float(width), float(height)), 0.0)]
+        elif detections is None:
+            detections = self.detect(rgb)
+        if not detections:
+            return []
+        boxes = np.array([d.box for d in detections], np.float64)
+        scores = np.array([d.score for d in detections], np.float64)
+        shapes = [self.landmarks.shape(rgb, d.box) for d in detections]
+        chips = face_chips(rgb, shapes)
+        raw = self.embedder.embed(chips)
+        landmarks = np.stack([shape_to_array(s) for s in shapes]).astype(np.float32)
+        quality = face_quality(chips, landmarks, boxes, scores, raw, self.null_reference)
+        clear = np.ones(len(boxes), bool) if crop else is_clear(quality)
+        embeddings = l2_normalise(raw)
+        has_body = np.zeros(len(boxes), bool)
+        if self.bodies and not crop:
+            body_embeddings, body_boxes, has_body = self.body_embedder.embed_for_faces(rgb, boxes, landmarks)
         return [
-            Face(box=box, score=score, landmarks=shape_to_array(shape), embedding=emb)
-            for box, score, shape, emb in zip(boxes, scores, shapes, embeddings, strict=True)
+            FaceObservation(
+                box=_box(boxes[i]),
+                score=float(scores[i]),
+                landmarks=landmarks[i],
+                embedding=embeddings[i],
+                quality=float(quality[i]),
+                is_clear=bool(clear[i]),
+                body_box=_box(body_boxes[i]) if has_body[i] else None,
+                body_embedding=body_embeddings[i] if has_body[i] else None,
+            )
+            for i in range(len(boxes))
         ]
 
-    def analyze(self, rgb: np.ndarray) -> list[Face]:
-        """All faces in an H x W x 3 uint8 RGB photo, best detector score first."""
-        rgb = np.ascontiguousarray(rgb)
-        found = self.detector.detect(rgb)
-        return self._faces(rgb, [d.box for d in found], [d.score for d in found])
 
-    def analyze_batch(self, photos: list[np.ndarray]) -> list[list[Face]]:
-        """analyze() over several photos, embedding all their faces in full batches (faster for
-        one-face photos: batch 16 costs ~5 ms a face against ~8 ms one at a time)."""
-        per_photo = []
-        all_chips = []
-        for rgb in photos:
-            rgb = np.ascontiguousarray(rgb)
-            found = self.detector.detect(rgb)
-            shapes = [self.landmarks.shape(rgb, d.box) for d in found]
-            per_photo.append((found, shapes))
-            all_chips.append(face_chips(rgb, shapes))
-        embeddings = self.embedder.embed(np.concatenate(all_chips)) if all_chips else np.zeros((0, 128))
-        out: list[list[Face]] = []
-        i = 0
-        for found, shapes in per_photo:
-            faces = []
-            for d, shape in zip(found, shapes, strict=True):
-                faces.append(Face(d.box, d.score, shape_to_array(shape), embeddings[i]))
-                i += 1
-            out.append(faces)
-        return out
+def _box(row: np.ndarray) -> Box:
+    x, y, w, h = (float(v) for v in row)
+    return (x, y, w, h)
 
-    def analyze_crop(self, rgb: np.ndarray) -> Face:
-        """The whole image is the face box (pre-cropped faces): landmarks inside it, then embed."""
-        rgb = np.ascontiguousarray(rgb)
-        h, w = rgb.shape[:2]
-        return self._faces(rgb, [(0.0, 0.0, float(w), float(h))], [0.0])[0]
+
+def centre_detection(detections: Sequence[Detection], height: int, width: int) -> Detection:
+    """The detection whose box centre is nearest the image centre (the labelled face of a set
+    whose dataset.json says "labelled_face": "centre")."""
+    centres = np.array([(x + w / 2, y + h / 2) for x, y, w, h in (d.box for d in detections)])
+    return detections[int(np.argmin(np.hypot(centres[:, 0] - width / 2, centres[:, 1] - height / 2)))]
 
 
 @functools.lru_cache(maxsize=4)
-def shared_analyzer(detector: str | None = None, cache_dir: str | None = None) -> FaceAnalyzer:
+def shared_analyzer(
+    detector: str | None = None, cache_dir: str | None = None, bodies: bool = False
+) -> FaceAnalyzer:
     """One analyzer per process (models loaded once), for process-pool workers: call it inside the
     worker, never pickle an analyzer (dlib and onnxruntime objects stay in the process that made them)."""
-    return FaceAnalyzer(detector=detector, cache_dir=cache_dir)
+    return FaceAnalyzer(detector=detector, cache_dir=cache_dir, bodies=bodies)

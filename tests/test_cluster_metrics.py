@@ -8,6 +8,7 @@ from recognition.metrics import (
     bcubed_prf,
     cluster_counts,
     clustering_report,
+    impure_clusters,
     pairwise_prf,
     same_photo_violations,
 )
@@ -55,3 +56,15 @@ def test_same_photo_violations_count_pairs_in_one_cluster() -> None:
     assert same_photo_violations([0, 0, 0, -1, -1], photos) == 3
     assert same_photo_violations([0, 1, 2, 0, 1], photos) == 0
     assert same_photo_violations([0, 1, 0, 2, 2], photos) == 2
+
+
+def test_impure_clusters_need_three_faces_of_a_second_person() -> None:
+    truth = list("aaaabbbccd")
+    # Cluster 0: a4 + b3 (impure, 7 faces); cluster 1: c2 + d1 (second identity has 1 face: not impure).
+    assert impure_clusters(truth, [0, 0, 0, 0, 0, 0, 0, 1, 1, 1]) == (1, 7)
+    # b2 beside a4 is a stray pair, not a mix; unassigned faces are never impure.
+    assert impure_clusters(truth, [0, 0, 0, 0, 0, 0, -1, 1, 1, -1]) == (0, 0)
+    # Everything in one cluster: a4, b3, c2, d1 -> second largest is b3 -> impure, 10 faces.
+    assert impure_clusters(truth, [3] * 10) == (1, 10)
+    report = clustering_report(truth, [0, 0, 0, 0, 0, 0, 0, 1, 1, 1])
+    assert report["impure_clusters"] == 1 and report["largest_impure"] == 7

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from memories.evaluation.datasets import read_dataset
-from memories.evaluation.embed_dataset import centre_index, embed_dataset
+from memories.evaluation.embed_dataset import embed_dataset
 from memories.evaluation.verification import (
     best_threshold,
     draw_pairs,
@@ -16,6 +16,8 @@ from memories.evaluation.verification import (
     kfold_accuracy,
     tar_at_far,
 )
+from recognition.detect import Detection
+from recognition.face_pipeline import centre_detection
 
 
 def test_datasets_read_as_their_dataset_json_says(shared_data: Path) -> None:
@@ -57,7 +59,8 @@ def test_pairs_are_deterministic_and_labelled_right() -> None:
 
 
 def test_centre_face_is_the_one_nearest_the_middle() -> None:
-    assert centre_index([(0, 0, 10, 10), (45, 45, 10, 10), (90, 0, 10, 10)], 100, 100) == 1
+    found = [Detection(b, 0.0) for b in [(0, 0, 10, 10), (45, 45, 10, 10), (90, 0, 10, 10)]]
+    assert centre_detection(found, 100, 100) is found[1]
 
 
 def test_face_crop_set_embeds_and_caches(shared_data: Path, tmp_path: Path, monkeypatch) -> None:
@@ -80,3 +83,29 @@ def test_verification_reports_ours_beside_the_reference(
     # small grey 92x112 crops: measured 0.94 for both; same chips and same net, so the two agree
     assert result["accuracy"] > 0.9
     assert abs(result["accuracy"] - result["reference"]["accuracy"]) < 0.01
+
+
+def test_library_protocol_pools_caps_and_adds_strangers() -> None:
+    from memories.evaluation.clustering import Strangers, cap_per_identity, library_protocol
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((9, 8)).astype(np.float32)
+    ids = np.array(["a"] * 5 + ["b"] * 3 + ["c"])
+    albums = np.array(["f1"] * 5 + ["f2"] * 4)
+    photos = np.array([f"p{i}" for i in range(9)])
+    kept = cap_per_identity(ids, 2)
+    assert sorted(ids[kept].tolist()) == ["a", "a", "b", "b", "c"]
+    assert np.array_equal(kept, cap_per_identity(ids, 2))  # seeded: the same faces every run
+    per_album = library_protocol(x, ids, albums, photos)
+    assert per_album.albums is not None and np.allclose(np.linalg.norm(per_album.embeddings, axis=1), 1.0)
+    pooled = library_protocol(x, ids, albums, photos, pool=True, cap=2)
+    assert pooled.albums is None and len(pooled.identities) == 5
+    assert pooled.protocol == "pooled, cap 2"
+    # Three strangers from two photos: each its own identity, the two of one photo share a photo id.
+    strangers = Strangers("crowd", rng.standard_normal((3, 8)).astype(np.float32), np.array([0, 0, 1]))
+    mixed = library_protocol(x, ids, albums, photos, distractors=[strangers])
+    assert len(mixed.identities) == 12 and len(set(mixed.identities[9:].tolist())) == 3
+    assert mixed.photo_ids is not None and mixed.photo_ids[9] == mixed.photo_ids[10] != mixed.photo_ids[11]
+    # With albums, the strangers are dealt over the albums.
+    assert mixed.albums is not None and set(mixed.albums[9:].tolist()) == {"f1", "f2"}
+    assert mixed.protocol == "albums, +3 strangers (crowd)"

@@ -60,11 +60,21 @@ def test_onnx_descriptor_equals_dlib_on_real_faces(
 
     chips = np.stack([dlib.get_face_chip(rgb, shape, 150, 0.25) for rgb, shape in lfw_faces])
     reference = np.array([dlib_tools["net"].compute_face_descriptor(c) for c in chips])
-    ours = FaceEmbedder(model_cache).embed(chips)
+    ours = FaceEmbedder(model_cache).embed(chips, mirror=False)
     assert ours.shape == (N_FACES, 128) and ours.dtype == np.float32
     assert np.abs(ours - reference).max() < 1e-4
     # raw, as dlib gives it: not unit length
     assert not np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-3)
+
+
+def test_mirrored_descriptor_is_the_mean_of_dlibs_two(model_cache: Path, dlib_tools: dict, lfw_faces: list) -> None:
+    import dlib
+
+    chips = np.stack([dlib.get_face_chip(rgb, shape, 150, 0.25) for rgb, shape in lfw_faces[:8]])
+    plain = np.array([dlib_tools["net"].compute_face_descriptor(c) for c in chips])
+    mirrored = np.array([dlib_tools["net"].compute_face_descriptor(np.ascontiguousarray(c[:, ::-1])) for c in chips])
+    ours = FaceEmbedder(model_cache).embed(chips, mirror=True)
+    assert np.abs(ours - (plain + mirrored) / 2).max() < 1e-4
 
 
 def test_chip_from_landmark_array_is_dlibs_chip(lfw_faces: list) -> None:
@@ -85,12 +95,18 @@ def test_pipeline_matches_the_dlib_reference(model_cache: Path, dlib_tools: dict
     same_input = dataclasses.replace(settings.DETECTION, hog_grey=False)
     analyzer = FaceAnalyzer(detector="hog", detection=same_input, cache_dir=model_cache)
     distances = []
+    import dlib
+
     for rgb, _ in lfw_faces[:12]:
-        faces = analyzer.analyze(rgb)
+        faces = analyzer.observe(rgb)
         assert faces, "a face that dlib's HOG finds must be found"
         ref_rects = dlib_tools["detector"](rgb, 1)
         ref_shape = dlib_tools["predictor"](rgb, ref_rects[0])
-        reference = np.array(dlib_tools["net"].compute_face_descriptor(rgb, ref_shape))
+        # The reference of the shipped descriptor: dlib's on its chip and on the chip's mirror,
+        # averaged and L2-normalised (settings.EMBED_MIRROR).
+        chip = dlib.get_face_chip(rgb, ref_shape, 150, 0.25)
+        both = [np.array(dlib_tools["net"].compute_face_descriptor(np.ascontiguousarray(c))) for c in (chip, chip[:, ::-1])]
+        reference = (both[0] + both[1]) / np.linalg.norm(both[0] + both[1])
         best = min(faces, key=lambda f: np.linalg.norm(f.embedding - reference))
         assert best.landmarks.shape == (5, 2) and best.landmarks.dtype == np.float32
         assert best.embedding.shape == (128,) and best.embedding.dtype == np.float32
@@ -103,25 +119,28 @@ def test_pipeline_matches_the_dlib_reference(model_cache: Path, dlib_tools: dict
     assert max(distances) < 1e-4
 
 
-def test_batch_analysis_equals_one_by_one(model_cache: Path, lfw_faces: list) -> None:
+def test_observing_given_detections_equals_detecting(model_cache: Path, lfw_faces: list) -> None:
     analyzer = FaceAnalyzer(detector="hog", cache_dir=model_cache)
-    photos = [rgb for rgb, _ in lfw_faces[:4]]
-    batched = analyzer.analyze_batch(photos)
-    for rgb, faces in zip(photos, batched, strict=True):
-        single = analyzer.analyze(rgb)
-        assert len(single) == len(faces)
-        for a, b in zip(single, faces, strict=True):
-            assert np.abs(a.embedding - b.embedding).max() < 1e-5
+    for rgb, _ in lfw_faces[:4]:
+        found = analyzer.detect(rgb)
+        whole = analyzer.observe(rgb)
+        given = analyzer.observe(rgb, found)
+        assert [f.box for f in whole] == [d.box for d in found] == [f.box for f in given]
+        for a, b in zip(whole, given, strict=True):
+            assert np.abs(a.embedding - b.embedding).max() < 1e-6
+            assert abs(np.linalg.norm(a.embedding) - 1.0) < 1e-5
+            assert 0.0 <= a.quality <= 1.0 and a.body_box is None  # bodies are off by default
 
 
-def test_analyze_crop_on_pre_cropped_faces(model_cache: Path, shared_data: Path) -> None:
+def test_observe_crop_on_pre_cropped_faces(model_cache: Path, shared_data: Path) -> None:
     ds = read_dataset(shared_data / "orl_att")
     analyzer = FaceAnalyzer(cache_dir=model_cache)
-    same = [analyzer.analyze_crop(read_image_rgb(p)) for p in ds.paths[:2]]  # person s1
-    other = analyzer.analyze_crop(read_image_rgb(ds.paths[-1]))  # person s40 (or last)
+    same = [analyzer.observe(read_image_rgb(p), crop=True)[0] for p in ds.paths[:2]]  # person s1
+    other = analyzer.observe(read_image_rgb(ds.paths[-1]), crop=True)[0]  # person s40 (or last)
     assert ds.identities[0] == ds.identities[1] != ds.identities[-1]
     h, w = read_image_rgb(ds.paths[0]).shape[:2]
     assert same[0].box == (0.0, 0.0, float(w), float(h))
     d_same = np.linalg.norm(same[0].embedding - same[1].embedding)
     d_other = np.linalg.norm(same[0].embedding - other.embedding)
-    assert d_same < 0.6 < d_other
+    # Unit descriptors: dlib's raw same-person threshold 0.6 is ~0.43 here.
+    assert same[0].is_clear and d_same < 0.43 < d_other

@@ -1,5 +1,12 @@
 """Clustering evaluation: ours at its defaults beside each baseline at its own best threshold.
 
+Protocols that look like real libraries (`library_protocol`): `pool` ignores the albums and
+clusters the whole set as one library; `cap` keeps at most N faces per identity (seeded); and
+`distractors` adds every clear face found in other sets as strangers, each its own identity
+(faces of one stranger photo cannot-link, like any photo). With albums, the strangers are dealt
+round-robin over the albums. Reports carry the impure clusters (recognition.metrics) besides
+pairwise and BCubed figures.
+
 Every method sees the same L2-normalised embeddings. With albums, each album is clustered on its
 own (it is a separate library) and the metrics are pooled over all faces. Baselines are swept
 over their threshold grid and reported at the threshold that maximises their pooled BCubed F,
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,15 +32,73 @@ from scipy.spatial.distance import pdist
 from recognition.assign import SparseCodingAssigner, resolve_photo_conflicts
 from recognition.baselines import BASELINES, Baseline
 from recognition.cluster import Gallery, TwoPassClusterer
+from recognition.face_embed import l2_normalise
 from recognition.metrics import clustering_report
 
 Labels = NDArray[np.int64]
+CAP_SEED = 20240601
+
+
+@dataclass(frozen=True)
+class ClusteringInput:
+    """What one evaluation clusters: unit embeddings and their truth, albums and photos."""
+
+    embeddings: NDArray[np.float32]
+    identities: NDArray
+    albums: NDArray | None
+    photo_ids: NDArray | None
+    protocol: str  # e.g. "pooled, cap 20, +467 strangers (wider_faces)"
+
+
+@dataclass(frozen=True)
+class Strangers:
+    name: str  # the set they come from
+    embeddings: NDArray[np.float32]
+    images: NDArray[np.int64]  # each face's image, for cannot-links within a stranger photo
+
+
+def cap_per_identity(identities: ArrayLike, cap: int, seed: int = CAP_SEED) -> NDArray[np.int64]:
+    """Sorted row indices keeping at most `cap` faces per identity (a seeded random choice)."""
+    ids = np.asarray(identities)
+    rng = np.random.default_rng(seed)
+    keep = [
+        rows if len(rows) <= cap else rng.choice(rows, cap, replace=False)
+        for rows in (np.flatnonzero(ids == i) for i in np.unique(ids))
+    ]
+    return np.sort(np.concatenate(keep)) if keep else np.zeros(0, np.int64)
+
+
+def library_protocol(
+    embeddings: ArrayLike, identities: ArrayLike, albums: ArrayLike | None = None,
+    photo_ids: ArrayLike | None = None, *, pool: bool = False, cap: int | None = None,
+    distractors: Sequence[Strangers] = (),
+) -> ClusteringInput:
+    """A labelled set turned into the library the evaluation clusters (see the module doc)."""
+    x = l2_normalise(embeddings)
+    ids = np.asarray(identities).astype(str)
+    n = len(ids)
+    album = None if albums is None or pool else np.asarray(albums).astype(str)
+    photo = np.arange(n).astype(str) if photo_ids is None else np.asarray(photo_ids).astype(str)
+    words = ["pooled" if pool and albums is not None else "albums" if album is not None else "one library"]
+    if cap:
+        rows = cap_per_identity(ids, cap)
+        x, ids, photo = x[rows], ids[rows], photo[rows]
+        album = None if album is None else album[rows]
+        words.append(f"cap {cap}")
+    album_names = np.unique(album) if album is not None else None
+    for extra in distractors:
+        k = len(extra.embeddings)
+        x = np.concatenate([x, l2_normalise(extra.embeddings)]) if k else x
+        ids = np.concatenate([ids, [f"{extra.name}#stranger{i}" for i in range(k)]])
+        photo = np.concatenate([photo, [f"{extra.name}#photo{i}" for i in extra.images.tolist()]])
+        if album is not None and album_names is not None:
+            album = np.concatenate([album, album_names[np.arange(k) % len(album_names)]])
+        words.append(f"+{k} strangers ({extra.name})")
+    has_photos = photo_ids is not None or bool(distractors)
+    return ClusteringInput(x, ids, album, photo if has_photos else None, ", ".join(words))
+
+
 AlbumClusterer = Callable[[NDArray[np.int64]], Labels]  # album row indices -> labels of those rows
-
-
-def _unit(x: ArrayLike) -> NDArray[np.float32]:
-    arr = np.asarray(x, np.float32)
-    return arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
 
 
 def _album_groups(n: int, albums: ArrayLike | None) -> list[NDArray[np.int64]]:
@@ -113,7 +179,7 @@ def evaluate_clustering(
     embeddings (n, d) face embeddings (normalised here); identities (n,) truth; albums (n,)
     optional library per face; photo_ids (n,) optional photo per face (cannot-link, violations).
     """
-    x = _unit(embeddings)
+    x = l2_normalise(embeddings)
     truth = np.asarray(identities)
     n = len(x)
     groups = _album_groups(n, albums)
@@ -206,9 +272,10 @@ def _cluster_then_assign(
 def format_clustering_table(result: dict[str, Any]) -> str:
     """One text table: a row per method."""
     head = (
-        f"{result.get('dataset', '')}: {result['faces']} faces, {result['identities']} identities\n"
+        f"{result.get('dataset', '')}: {result['faces']} faces, {result['identities']} identities"
+        f"{' (' + result['protocol'] + ')' if result.get('protocol') else ''}\n"
         f"{'method':<30}{'thr':>6}{'pw P':>7}{'pw R':>7}{'pw F':>7}{'B3 P':>7}{'B3 R':>7}{'B3 F':>7}"
-        f"{'clusters':>9}{'single':>8}{'viol':>7}{'sec':>8}"
+        f"{'clusters':>9}{'single':>8}{'impure':>7}{'max':>6}{'viol':>7}{'sec':>8}"
     )
     lines = [head]
     for m in result["methods"]:
@@ -217,6 +284,6 @@ def format_clustering_table(result: dict[str, Any]) -> str:
         lines.append(
             f"{m['name']:<30}{thr:>6}{pw['precision']:>7.3f}{pw['recall']:>7.3f}{pw['f']:>7.3f}"
             f"{b3['precision']:>7.3f}{b3['recall']:>7.3f}{b3['f']:>7.3f}{m['clusters']:>9}{m['singletons']:>8}"
-            f"{m['same_photo_violations']:>7}{m['seconds']:>8.2f}"
+            f"{m['impure_clusters']:>7}{m['largest_impure']:>6}{m['same_photo_violations']:>7}{m['seconds']:>8.2f}"
         )
     return "\n".join(lines)

@@ -1,11 +1,13 @@
 """Embed every image of a labelled set through the face pipeline, in a process pool, cached as .npz.
 
-`pipeline="ours"`: FaceAnalyzer (detector from settings, dlib 5-point landmarks, ONNX ResNet).
+`pipeline="ours"`: `FaceAnalyzer.observe`, the same call `memories index` makes (detector from
+settings, dlib 5-point landmarks, mirror-averaged ONNX ResNet, quality).
 `pipeline="dlib"`: the dlib reference, as face_recognition/LibrePhotos run it: HOG with one
 upsample, 5-point landmarks, dlib.face_recognition_model_v1.compute_face_descriptor.
 
 For photo sets labelled "centre" the face kept is the detection whose box centre is nearest the
-image centre; for face_crops sets the whole image is the face box.
+image centre; for face_crops sets the whole image is the face box. `embed_strangers` keeps every
+clear face of every image instead (what a library would cluster), for unlabelled distractors.
 """
 
 from __future__ import annotations
@@ -22,10 +24,13 @@ import numpy as np
 
 from memories.evaluation.datasets import Dataset, read_dataset, read_image_rgb
 from recognition import models, settings
+from recognition.body_settings import QUALITY
+from recognition.detect import Detection
 from recognition.face_embed import l2_normalise
+from recognition.face_pipeline import FaceAnalyzer, centre_detection
 
 # Bump when the pipeline's behaviour changes in a way its settings do not show, so caches are redone.
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 CHUNK = 24  # images per pool task: amortises the batch embedding, keeps the progress fine-grained
 
 
@@ -39,10 +44,10 @@ class EmbeddedSet:
     paths: list[str]  # relative to the set folder
 
 
-def centre_index(boxes: list[tuple[float, float, float, float]], height: int, width: int) -> int:
-    """Index of the box whose centre is nearest the image centre."""
-    centres = np.array([(x + w / 2, y + h / 2) for x, y, w, h in boxes])
-    return int(np.argmin(np.hypot(centres[:, 0] - width / 2, centres[:, 1] - height / 2)))
+@dataclass(frozen=True)
+class StrangerFaces:
+    embeddings: np.ndarray  # F x 128 float32, L2-normalised: every clear face found
+    images: np.ndarray  # F int: index (among the set's distinct images) of each face's image
 
 
 # --- worker side: one pipeline per process -------------------------------------------------------
@@ -55,8 +60,6 @@ def _init_worker(pipeline: str, detector: str | None, cache_dir: str | None) -> 
     _WORKER.clear()
     _WORKER["pipeline"] = pipeline
     if pipeline == "ours":
-        from recognition.face_pipeline import FaceAnalyzer
-
         _WORKER["analyzer"] = FaceAnalyzer(detector=detector, cache_dir=cache_dir)
     else:
         import dlib
@@ -66,62 +69,56 @@ def _init_worker(pipeline: str, detector: str | None, cache_dir: str | None) -> 
         _WORKER["net"] = dlib.face_recognition_model_v1(str(models.source_path(models.FACE_RESNET)))
 
 
-def _embed_chunk_ours(paths: list[str], crops: bool) -> list[np.ndarray | None]:
-    from recognition.align import face_chips
-
+def _embed_chunk_ours(paths: list[str], mode: str) -> list[list[np.ndarray]]:
+    """Per image, the embeddings of the faces `mode` keeps: "crop" (the image is the face),
+    "centre" (the detection nearest the centre) or "clear" (every clear face)."""
     analyzer = _WORKER["analyzer"]
-    chips, slots = [], []
-    for i, path in enumerate(paths):
+    out: list[list[np.ndarray]] = []
+    for path in paths:
         rgb = read_image_rgb(path)
-        h, w = rgb.shape[:2]
-        if crops:
-            box = (0.0, 0.0, float(w), float(h))
+        if mode == "crop":
+            faces = analyzer.observe(rgb, crop=True)
+        elif mode == "centre":
+            found = analyzer.detect(rgb)
+            faces = analyzer.observe(rgb, [centre_detection(found, *rgb.shape[:2])]) if found else []
         else:
-            found = analyzer.detector.detect(rgb)
-            if not found:
-                continue
-            box = found[centre_index([d.box for d in found], h, w)].box
-        chips.append(face_chips(rgb, [analyzer.landmarks.shape(rgb, box)])[0])
-        slots.append(i)
-    out: list[np.ndarray | None] = [None] * len(paths)
-    if chips:
-        for slot, emb in zip(slots, analyzer.embedder.embed(np.stack(chips)), strict=True):
-            out[slot] = emb
+            faces = [f for f in analyzer.observe(rgb) if f.is_clear]
+        out.append([f.embedding for f in faces])
     return out
 
 
-def _embed_chunk_dlib(paths: list[str], crops: bool) -> list[np.ndarray | None]:
+def _embed_chunk_dlib(paths: list[str], mode: str) -> list[list[np.ndarray]]:
     import dlib
 
-    out: list[np.ndarray | None] = []
+    out: list[list[np.ndarray]] = []
     for path in paths:
         rgb = read_image_rgb(path)
         h, w = rgb.shape[:2]
-        if crops:
+        if mode == "crop":
             rect = dlib.rectangle(0, 0, w - 1, h - 1)
         else:
             rects = list(_WORKER["detector"](rgb, 1))
             if not rects:
-                out.append(None)
+                out.append([])
                 continue
-            boxes = [(r.left(), r.top(), r.width(), r.height()) for r in rects]
-            rect = rects[centre_index(boxes, h, w)]
+            found = [Detection((r.left(), r.top(), r.width(), r.height()), 0.0) for r in rects]
+            rect = rects[found.index(centre_detection(found, h, w))]
         shape = _WORKER["predictor"](rgb, rect)
-        out.append(np.array(_WORKER["net"].compute_face_descriptor(rgb, shape), dtype=np.float32))
+        out.append([np.array(_WORKER["net"].compute_face_descriptor(rgb, shape), dtype=np.float32)])
     return out
 
 
-def _embed_chunk(args: tuple[list[str], bool]) -> list[np.ndarray | None]:
-    paths, crops = args
+def _embed_chunk(args: tuple[list[str], str]) -> list[list[np.ndarray]]:
+    paths, mode = args
     if _WORKER["pipeline"] == "ours":
-        return _embed_chunk_ours(paths, crops)
-    return _embed_chunk_dlib(paths, crops)
+        return _embed_chunk_ours(paths, mode)
+    return _embed_chunk_dlib(paths, mode)
 
 
 # --- caller side ---------------------------------------------------------------------------------
 
 
-def _cache_key(ds: Dataset, pipeline: str, detector: str | None, limit: int | None) -> str:
+def _cache_key(ds: Dataset, pipeline: str, detector: str | None, limit: int | None, mode: str = "") -> str:
     stats = [(str(p.relative_to(ds.root)), p.stat().st_size) for p in ds.paths]
     payload: dict[str, Any] = {
         "set": ds.name,
@@ -129,6 +126,7 @@ def _cache_key(ds: Dataset, pipeline: str, detector: str | None, limit: int | No
         "pipeline": pipeline,
         "models": [m.sha256 for m in models.FACE_MODELS],
         "limit": limit,
+        "mode": mode,
     }
     if pipeline == "ours":  # the dlib reference does not depend on our settings or converter
         payload["detector"] = detector or settings.DETECTION.detector
@@ -136,11 +134,45 @@ def _cache_key(ds: Dataset, pipeline: str, detector: str | None, limit: int | No
         payload["chip"] = (settings.FACE_CHIP_SIZE, settings.FACE_CHIP_PADDING)
         payload["converter"] = models.CONVERTER_VERSION
         payload["pipeline_version"] = PIPELINE_VERSION
+        payload["mirror"] = settings.EMBED_MIRROR
+        payload["quality"] = asdict(QUALITY) if mode == "clear" else None
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def eval_cache_dir() -> Path:
     return settings.cache_root() / "eval"
+
+
+def _observe_all(
+    paths: list[Path], mode: str, pipeline: str, workers: int | None, detector: str | None,
+    cache_dir: str | Path | None,
+) -> list[list[np.ndarray]]:
+    """Per image, the embeddings (unit rows) of the faces `mode` keeps, in a process pool."""
+    chunks = [([str(p) for p in paths[i : i + CHUNK]], mode) for i in range(0, len(paths), CHUNK)]
+    workers = workers or os.cpu_count() or 1
+    init = (pipeline, detector, None if cache_dir is None else str(cache_dir))
+    if pipeline == "ours":
+        # Build the converted model once here so workers do not race to convert it.
+        models.onnx_path(models.FACE_RESNET, cache_dir)
+        if (detector or settings.DETECTION.detector) == "mmod":
+            models.onnx_path(models.MMOD_FACE_DETECTOR, cache_dir)
+    results: list[list[np.ndarray]] = []
+    if workers == 1:
+        _init_worker(*init)
+        for chunk in chunks:
+            results.extend(_embed_chunk(chunk))
+    else:
+        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=init) as pool:
+            for part in pool.map(_embed_chunk, chunks):
+                results.extend(part)
+    return [[l2_normalise(e) for e in faces] for faces in results]
+
+
+def _save(cache_file: Path, **arrays: np.ndarray) -> None:
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache_file.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]
+    os.replace(tmp, cache_file)
 
 
 def embed_dataset(
@@ -163,40 +195,37 @@ def embed_dataset(
     def subset(a: np.ndarray | None) -> np.ndarray | None:
         return None if a is None else a[:n]
 
-    if use_cache and cache_file.is_file():
-        with np.load(cache_file) as z:
-            return EmbeddedSet(
-                z["embeddings"],
-                z["detected"],
-                ds.identities[:n],
-                subset(ds.albums),
-                subset(ds.photo_ids),
-                rel,
-            )
-    crops = ds.kind == "face_crops"
-    chunks = [([str(p) for p in paths[i : i + CHUNK]], crops) for i in range(0, n, CHUNK)]
-    workers = workers or os.cpu_count() or 1
-    init = (pipeline, detector, None if cache_dir is None else str(cache_dir))
-    if pipeline == "ours":
-        # Build the converted model once here so workers do not race to convert it.
-        models.onnx_path(models.FACE_RESNET, cache_dir)
-        if (detector or settings.DETECTION.detector) == "mmod":
-            models.onnx_path(models.MMOD_FACE_DETECTOR, cache_dir)
-    results: list[np.ndarray | None] = []
-    if workers == 1:
-        _init_worker(*init)
-        for chunk in chunks:
-            results.extend(_embed_chunk(chunk))
-    else:
-        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=init) as pool:
-            for part in pool.map(_embed_chunk, chunks):
-                results.extend(part)
-    detected = np.array([r is not None for r in results], dtype=bool)
-    embeddings = np.zeros((n, 128), np.float32)
-    if detected.any():
-        embeddings[detected] = l2_normalise(np.stack([r for r in results if r is not None]))
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache_file.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, embeddings=embeddings, detected=detected)
-    os.replace(tmp, cache_file)
-    return EmbeddedSet(embeddings, detected, ds.identities[:n], subset(ds.albums), subset(ds.photo_ids), rel)
+    if not (use_cache and cache_file.is_file()):
+        faces = _observe_all(paths, "crop" if ds.kind == "face_crops" else "centre", pipeline, workers,
+                             detector, cache_dir)
+        detected = np.array([bool(f) for f in faces], dtype=bool)
+        embeddings = np.zeros((n, 128), np.float32)
+        if detected.any():
+            embeddings[detected] = np.stack([f[0] for f in faces if f])
+        _save(cache_file, embeddings=embeddings, detected=detected)
+    with np.load(cache_file) as z:
+        return EmbeddedSet(
+            z["embeddings"], z["detected"], ds.identities[:n], subset(ds.albums), subset(ds.photo_ids), rel
+        )
+
+
+def embed_strangers(
+    dataset_dir: str | Path, workers: int | None = None, cache_dir: str | Path | None = None,
+    use_cache: bool = True,
+) -> StrangerFaces:
+    """Every clear face of a set's images, as `memories index` would keep it for clustering (face
+    crop sets: every crop), from the .npz cache when present."""
+    ds = read_dataset(dataset_dir)
+    mode = "crop" if ds.kind == "face_crops" else "clear"
+    key = _cache_key(ds, "ours", None, None, mode)
+    cache_file = eval_cache_dir() / f"{ds.name}-strangers-{key}.npz"
+    if not (use_cache and cache_file.is_file()):
+        # Each image once (a per-face labels.csv, as wider_faces has, lists an image per face).
+        paths = list(dict.fromkeys(ds.paths))
+        faces = _observe_all(paths, mode, "ours", workers, None, cache_dir)
+        images = np.array([i for i, f in enumerate(faces) for _ in f], np.int64)
+        rows = [e for f in faces for e in f]
+        embeddings = np.stack(rows) if rows else np.zeros((0, 128), np.float32)
+        _save(cache_file, embeddings=embeddings, images=images)
+    with np.load(cache_file) as z:
+        return StrangerFaces(z["embeddings"], z["images"])

@@ -2,8 +2,11 @@
 
 Observations are visited in order; each joins the nearest cluster of its moment when the
 distance is below a strict threshold (and no cannot-link forbids it), else opens a new cluster.
-A cluster is the running mean of its members' face and body embeddings. The distance of an
-observation to a cluster is
+The distance of an observation to a cluster is its root-mean-square distance to the cluster's
+members (for unit vectors, sqrt(2 - 2 x . mean) with the mean not re-normalised), for faces F
+and for upper bodies T. The distance to a re-normalised mean would let a cluster of several
+different people, whose mean is short and points at "a face in general", pull in everyone;
+the RMS distance grows with the cluster's own spread instead. Then
 
     D = min(F, alpha F + beta T)   both have a face and a body
     D = F                          face on one side only has no body to compare
@@ -88,10 +91,12 @@ class MomentClusterer:
     ) -> int:
         s = self.settings
         m = len(chunk)
-        face_sum = np.zeros((m, face_unit.shape[1]), np.float32)
-        face_mean = np.zeros_like(face_sum)
-        body_sum = np.zeros((m, body_unit.shape[1]), np.float32)
-        body_mean = np.zeros_like(body_sum)
+        # Mean (not re-normalised) of each cluster's unit face / body vectors: for a unit x,
+        # 2 - 2 x.mean is the mean squared distance from x to the cluster's members.
+        face_mean = np.zeros((m, face_unit.shape[1]), np.float32)
+        body_mean = np.zeros((m, body_unit.shape[1]), np.float32)
+        n_face = np.zeros(m, np.float32)
+        n_body = np.zeros(m, np.float32)
         c_face = np.zeros(m, bool)
         c_body = np.zeros(m, bool)
         count = 0
@@ -129,12 +134,12 @@ class MomentClusterer:
                 state.join(first_cluster + joined, item)
             labels[item] = first_cluster + joined
             if fi:
-                face_sum[joined] += face_unit[item]
-                face_mean[joined] = face_sum[joined] / max(float(np.linalg.norm(face_sum[joined])), 1e-12)
+                n_face[joined] += 1
+                face_mean[joined] += (face_unit[item] - face_mean[joined]) / n_face[joined]
                 c_face[joined] = True
             if bi:
-                body_sum[joined] += body_unit[item]
-                body_mean[joined] = body_sum[joined] / max(float(np.linalg.norm(body_sum[joined])), 1e-12)
+                n_body[joined] += 1
+                body_mean[joined] += (body_unit[item] - body_mean[joined]) / n_body[joined]
                 c_body[joined] = True
         # Pass 2 only needs each cluster's photo tokens, not the pass-1 bookkeeping.
         for c in range(count):

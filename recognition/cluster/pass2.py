@@ -7,13 +7,17 @@ cluster may hold (a blurred face, a mislabelled child) that drag single linkage 
 average linkage off its mark, and with sampling it costs O(max_pairs d) per pair of clusters
 however large they grow.
 
-Merge rule (Pass2Settings): linkage below a size-aware limit, threshold + bonus / sqrt(smaller
-size), because one face's distances are noisier than a big cluster's median; and when both
-clusters have gap_min_size faces or more, linkage no more than max_gap above the larger of their
-own median member distances (two clusters of one person are about as far apart as their own
-members; two lookalikes are not). The surest merge (furthest below its limit) goes first.
-Cannot-links and anchors (recognition.cluster.constraints) veto a merge for good, since a
-cluster's tokens only grow; must-links are merged first, before any linkage is looked at.
+Merge rule (Pass2Settings), precision first: linkage below `threshold` (plus a bonus for a single
+face, off by default); one side holding at least `min_larger_faces` faces (pass 2 grows people,
+it does not found them from lone faces); when both clusters have gap_min_size faces or more,
+linkage no more than max_gap above the larger of their own median member distances (two
+clusters of one person are about as far apart as their own members; two lookalikes are not);
+and the pair standing out from its neighbourhood (`_crowded`: not more faces of other clusters
+about as close to the pair as its two halves are to each other). The surest merge (furthest
+below its limit) goes first. Refused-as-crowded pairs are kept in `crowded_`; the gallery asks
+the user about such people ("same person?") instead of merging them. Cannot-links and anchors
+(recognition.cluster.constraints) veto a merge for good, since a cluster's tokens only grow;
+must-links are merged first, before any linkage is looked at.
 
 Candidate merges never come from an all-pairs matrix. Each cluster starts with its k nearest
 clusters by normalised mean embedding (exact blocked kNN or HNSW, recognition.cluster.knn); a
@@ -171,7 +175,8 @@ class MedianLinkageHAC:
     """Pass 2 as a scikit-learn-shaped estimator.
 
     fit(faces, initial_labels, constraints) -> self; `labels_` (n,), `merges_` [(kept, absorbed,
-    linkage)], `skipped_must_links_` (pairs a cannot-link overruled). Rows of `faces` that are NaN
+    linkage)], `skipped_must_links_` (pairs a cannot-link overruled), `crowded_` [(a, b,
+    linkage)] merges refused by the neighbourhood test. Rows of `faces` that are NaN
     (body-only observations) keep their initial cluster and take no part in linkages.
     """
 
@@ -181,6 +186,22 @@ class MedianLinkageHAC:
         self.threshold = settings.threshold if threshold is None else threshold
         self.small_cluster_bonus = (
             settings.small_cluster_bonus if small_cluster_bonus is None else small_cluster_bonus)
+
+    def _crowded(self, a: int, b: int, others: set[int], sums: NDArray, counts: NDArray,
+                 alive: NDArray) -> bool:
+        """Whether the pair fails to stand out from its neighbourhood: the faces of other nearby
+        clusters that are about as close to a + b (RMS linkage within crowd_margin of the pair's
+        own) outnumber crowd_ratio times the pair's faces. Where many people look alike to the
+        embedding (babies, a family's siblings), every candidate is about equally close, and
+        joining any two of them is a guess."""
+        near = np.array([x for x in others - {a, b} if alive[x]], np.int64)
+        if not len(near):
+            return False
+        pair_sum, pair_count = sums[a] + sums[b], counts[a] + counts[b]
+        rms_ab = np.sqrt(max(2.0 - 2.0 * float(sums[a] @ sums[b]) / float(counts[a] * counts[b]), 0.0))
+        rms_x = np.sqrt(np.maximum(2.0 - 2.0 * (sums[near] @ pair_sum) / (counts[near] * pair_count), 0.0))
+        crowd = float(counts[near][rms_x < rms_ab + self.settings.crowd_margin].sum())
+        return crowd > self.settings.crowd_ratio * float(pair_count)
 
     def limit(self, size_a: NDArray, size_b: NDArray) -> NDArray[np.float64]:
         """Merge threshold for clusters of these face counts: `threshold` for large clusters, up to
@@ -199,6 +220,7 @@ class MedianLinkageHAC:
         """The merge rule: under the size-aware limit and, when both clusters are big enough to
         know their own spread, not much farther apart than their own members are."""
         ok = links < self.limit(size_a, size_b)
+        ok &= np.maximum(size_a, size_b) >= self.settings.min_larger_faces
         big = np.minimum(size_a, size_b) >= self.settings.gap_min_size
         gap = links - np.fmax(intra_a, intra_b)
         return ok & ~(big & (gap >= self.settings.max_gap))
@@ -271,6 +293,7 @@ class MedianLinkageHAC:
             return intra[clusters]
 
         skipped: list[tuple[int, int]] = []
+        crowded: list[tuple[int, int, float]] = []
         for i, j in must_link_pairs(constraints, n).tolist():
             a, b = find(codes[i]), find(codes[j])
             if a == b:
@@ -336,6 +359,9 @@ class MedianLinkageHAC:
                     neighbours[a].discard(b)
                     neighbours[b].discard(a)
                     continue
+                if self._crowded(a, b, neighbours[a] | neighbours[b], sums, counts, alive):
+                    crowded.append((a, b, link))
+                    continue
                 keep = merge(a, b, link)
                 drop = b if keep == a else a
                 cand = (neighbours[keep] | neighbours.pop(drop)) - {keep, drop}
@@ -377,5 +403,6 @@ class MedianLinkageHAC:
         self.labels_ = np.unique(roots, return_inverse=True)[1].ravel().astype(np.int64)[codes]
         self.merges_ = merges
         self.skipped_must_links_ = skipped
+        self.crowded_ = crowded
         self.n_clusters_ = int(self.labels_.max(initial=-1)) + 1
         return self
