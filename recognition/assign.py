@@ -13,7 +13,7 @@ nearest exemplar, nearest centroid. The face is unknown when the winner's code e
 `min_energy`: a stranger's face is explained by nobody's exemplars, so the l1 penalty shrinks
 every code towards zero, while a known face puts most of its unit mass on its own person's
 exemplars. (Measured on lfw_min10: at 95% of known faces assigned, 0.3% of outsiders pass the
-energy test against 1.1% for the nearest-exemplar distance; benchmarks/assign.py.)
+energy test against 1.1% for the nearest-exemplar distance; benchmarks/bench_assign.py.)
 
 Embeddings are centred on the gallery's mean face and re-normalised before coding: raw face
 embeddings of different people are far from orthogonal (dlib: cosine ~0.6 between strangers), so a

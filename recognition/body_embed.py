@@ -8,7 +8,7 @@ and ``w = BodyEmbeddingSettings.cnn_weight``. Dimension 1384; unit length.
 Distance scale: Euclidean between embeddings. Both parts are non-negative (ReLU6 features,
 histogram roots), so each part's cosine is in [0, 1] and the distance is in [0, sqrt(2)]:
 ``d^2 = w * d_cnn^2 + (1 - w) * d_colour^2`` with each part's distance in [0, sqrt(2)].
-0 = the same crop. Measured by benchmarks/body_embed.py on the multi-person photos of dlib_faces_det
+0 = the same crop. Measured by benchmarks/bench_body_embed.py on the multi-person photos of dlib_faces_det
 and deepface (52 bodies): a body against a re-framed crop of itself (a second shot of the moment)
 median 0.19 (p90 0.25); two different people of the same photo median 0.73 (p10 0.56). Real
 second shots add pose change, so expect "same" higher than this; pass 1 uses T only inside one
@@ -22,11 +22,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
 from recognition.body import upper_body_boxes
 from recognition.body_settings import BODY_EMBEDDING, UPPER_BODY, BodyEmbeddingSettings, UpperBodySettings
 from recognition.mobilenet_convert import FEATURE_DIM, INPUT_NAME, INPUT_SIZE, OUTPUT_NAME, body_model_path
+from recognition.models import inference_session
 
 
 def colour_descriptor_dim(settings: BodyEmbeddingSettings = BODY_EMBEDDING) -> int:
@@ -131,21 +131,14 @@ def combine_body_parts(cnn_features: np.ndarray, colours: np.ndarray,
 
 
 class BodyEmbedder:
-    """Embeds upper-body crops with the cached MobileNetV2 ONNX in onnxruntime (1 intra-op thread).
-
-    One thread per process: measured on this project's machines, a second intra-op thread made
-    small-batch inference slower; parallelism comes from a process pool instead.
-    """
+    """Embeds upper-body crops with the cached MobileNetV2 ONNX in onnxruntime (the session from
+    recognition.models.inference_session: one thread per process, parallelism is a process pool)."""
 
     def __init__(self, model_path: Path | None = None,
                  settings: BodyEmbeddingSettings = BODY_EMBEDDING) -> None:
         self.settings = settings
         self.model_path = Path(model_path) if model_path is not None else body_model_path()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(self.model_path), options,
-                                             providers=["CPUExecutionProvider"])
+        self._session = inference_session(self.model_path)
 
     @property
     def dim(self) -> int:

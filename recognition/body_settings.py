@@ -1,7 +1,7 @@
 """Named settings of the upper-body box, the body embedding and the unclear-face quality score.
 
 Face sizes are ``sqrt(w * h)`` of the detector's face box (dlib HOG/MMOD boxes run roughly from
-the eyebrows to the chin). Quality figures come from ``benchmarks/quality.py``.
+the eyebrows to the chin). Quality figures come from ``benchmarks/bench_quality.py``.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ BODY_EMBEDDING = BodyEmbeddingSettings()
 class QualitySettings:
     """Unclear-face score (recognition/quality.py). Ramps: term 0 at *_bad, 1 at *_good.
 
-    Measured by benchmarks/quality.py on lfw_min10 (HOG detector, 4,299 faces found in 4,324
+    Measured by benchmarks/bench_quality.py on lfw_min10 (HOG detector, 4,299 faces found in 4,324
     photos) against background windows of dlib_faces_det, deepface and lfw_min10 photos pushed
     through the same landmarks -> chip -> descriptor path. Percentiles below are from that run.
     """

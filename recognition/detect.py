@@ -119,7 +119,6 @@ class MmodDetector:
         cfg: settings.DetectionSettings = settings.DETECTION,
         cache_dir: str | Path | None = None,
     ) -> None:
-        import onnxruntime as ort
 
         self.cfg = cfg
         network = read_network_file(
@@ -129,11 +128,7 @@ class MmodDetector:
         self.window_w, self.window_h = options["detector_windows"][0]
         self.nms_iou = cfg.mmod_nms_iou if cfg.mmod_nms_iou is not None else options["nms_iou_threshold"]
         self.stride, self.offset = _mmod_output_to_input(network)
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = settings.ORT_INTRA_OP_THREADS
-        so.inter_op_num_threads = settings.ORT_INTER_OP_THREADS
-        path = models.onnx_path(models.MMOD_FACE_DETECTOR, cache_dir)
-        self._session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        self._session = models.inference_session(models.onnx_path(models.MMOD_FACE_DETECTOR, cache_dir))
 
     def pyramid(self, work: np.ndarray) -> list[tuple[float, np.ndarray]]:
         """(scale relative to the working copy, level image), until a level is smaller than the window."""

@@ -25,13 +25,7 @@ class FaceEmbedder:
 
     def _load(self) -> Any:
         if self._session is None:
-            import onnxruntime as ort
-
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = settings.ORT_INTRA_OP_THREADS
-            so.inter_op_num_threads = settings.ORT_INTER_OP_THREADS
-            path = models.onnx_path(models.FACE_RESNET, self.cache_dir)
-            self._session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+            self._session = models.inference_session(models.onnx_path(models.FACE_RESNET, self.cache_dir))
         return self._session
 
     def __getstate__(self) -> dict[str, Any]:

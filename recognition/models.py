@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from recognition import settings
 from recognition.dlib_format import LayerSpec, face_resnet_spec, mmod_face_detector_spec, read_network_file
@@ -128,3 +129,17 @@ def onnx_path(model: ModelDecl, cache_dir: str | Path | None = None) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def inference_session(path: str | Path) -> Any:
+    """The one place an onnxruntime session is made: threads and execution providers come from
+    settings (ORT_INTRA_OP_THREADS, ORT_INTER_OP_THREADS, ORT_PROVIDERS); a provider this
+    onnxruntime build lacks is skipped, so CPU always remains."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = settings.ORT_INTRA_OP_THREADS
+    options.inter_op_num_threads = settings.ORT_INTER_OP_THREADS
+    available = set(ort.get_available_providers())
+    providers = [p for p in settings.ORT_PROVIDERS if p in available] or ["CPUExecutionProvider"]
+    return ort.InferenceSession(str(path), options, providers=providers)

@@ -12,7 +12,7 @@ network's own answer for images with no face at all (flat greys and smooth noise
 fixed seed; no data set needed). The ResNet maps non-faces close to that answer and faces away from
 it. On lfw_min10 faces against background windows this cue alone separates the sets with ROC AUC
 0.999, against 0.90 for the raw descriptor's norm and 0.76 for the descriptor's consistency under a
-horizontal flip of the chip (benchmarks/quality.py prints all three). With the settings in
+horizontal flip of the chip (benchmarks/bench_quality.py prints all three). With the settings in
 body_settings.QualitySettings: 99.9% of lfw_min10 faces kept (4,295 / 4,299), 96.8% of background
 windows rejected (1,403 / 1,449); most windows that pass are dog faces and bits of real faces the
 window sampler failed to avoid.

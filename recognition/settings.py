@@ -33,12 +33,16 @@ EMBED_BATCH = 16
 # Test-time mirroring: the descriptor is the mean of the chip's and its mirror image's. On
 # lfw_min10 (5,933 pairs, memories eval verification) accuracy 0.9892 -> 0.9912 and TAR at FAR
 # 1e-3 0.958 -> 0.967; the mirror alone is 0.9890. It doubles the network's work per face
-# (benchmarks/recognition.py prints the faces/s it leaves).
+# (benchmarks/bench_recognition.py prints the faces/s it leaves).
 EMBED_MIRROR = True
 # One intra-op thread per process: with 2 threads onnxruntime was slower than with 1 on this
 # 2-core machine; parallelism comes from a process pool instead.
 ORT_INTRA_OP_THREADS = 1
 ORT_INTER_OP_THREADS = 1
+# onnxruntime execution providers in order of preference (recognition.models.inference_session
+# skips those the installed build lacks): CPU here; e.g. ("CoreMLExecutionProvider",
+# "CPUExecutionProvider") on a Mac, CUDA or OpenVINO where those builds are installed.
+ORT_PROVIDERS: tuple[str, ...] = ("CPUExecutionProvider",)
 # dlib's own same-person threshold for this network (loss_metric distance_threshold read from the
 # model file, and the value dlib's documentation gives for LFW).
 DLIB_SAME_PERSON_DISTANCE = 0.6
@@ -59,7 +63,7 @@ class DetectionSettings:
 
     # "hog" or "mmod". On dlib_faces_det (43 faces, IoU >= 0.4) HOG found 43/43 with no false
     # positive at 66 ms/photo; MMOD 41/43 (1.0 precision) at 208 ms, and 43/43 only with a 2.5x
-    # working copy at 630 ms (benchmarks/recognition.py --detection). HOG is the default.
+    # working copy at 630 ms (benchmarks/bench_recognition.py --detection). HOG is the default.
     detector: str = "hog"
     min_face_px: float = 40.0
     window_px: float = 80.0
@@ -75,7 +79,7 @@ class DetectionSettings:
     # 28 ms against 39 ms on a 500x500 copy and the same 43/43 on dlib_faces_det; on lfw_min10 it
     # found no face in 25 photos against 11 for RGB (dlib's reference misses the same 11). On: the
     # 3.6 ms a photo it saves is what takes end-to-end speed from 3.8x to 4.4x the dlib reference
-    # (benchmarks/recognition.py, idle machine), for 14 more misses in 4,324 photos (0.3 %).
+    # (benchmarks/bench_recognition.py, idle machine), for 14 more misses in 4,324 photos (0.3 %).
     # Shrinking the working copy instead (min_face_px 44) cost 4 of 43 faces on dlib_faces_det.
     hog_grey: bool = True
     # pyramid_down<6>: each level is 5/6 the size of the one before (dlib's MMOD input layer).

@@ -1,8 +1,8 @@
-"""The unclear-face score on a modest sample of benchmarks/quality.py's measurement.
+"""The unclear-face score on a modest sample of benchmarks/bench_quality.py's measurement.
 
 Real faces (lfw_min10 through the HOG detector) must be kept, background windows of real photos
 pushed through the same landmarks -> chip -> descriptor path must be rejected. The full run
-(`python benchmarks/quality.py`) uses every lfw_min10 photo; this one a random 150.
+(`python benchmarks/bench_quality.py`) uses every lfw_min10 photo; this one a random 150.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from recognition.body_settings import QUALITY
 from recognition.face_embed import FaceEmbedder
 from recognition.quality import face_quality, is_clear, null_reference, null_reference_chips
 
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "quality.py"
+BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_quality.py"
 
 
 def _load_benchmark() -> ModuleType:

@@ -24,7 +24,7 @@ NAMED_SIZES: dict[str, tuple[int, int]] = {
     "portrait": (1080, 1920),
 }
 # 24 fps is the film rate: Ken Burns motion is slow, and 25% fewer frames than 30 fps is what
-# lets a 720p render run faster than real time on the 2-core dev machine (benchmarks/render.py).
+# lets a 720p render run faster than real time on the 2-core dev machine (benchmarks/bench_render.py).
 FPS = 24
 VIDEO_CODEC = "libx264"
 # 'veryfast' measured ~2x the speed of 'medium' at 720p with a still-clean picture for slow pans;

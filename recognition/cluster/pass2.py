@@ -200,8 +200,16 @@ class MedianLinkageHAC:
         pair_sum, pair_count = sums[a] + sums[b], counts[a] + counts[b]
         rms_ab = np.sqrt(max(2.0 - 2.0 * float(sums[a] @ sums[b]) / float(counts[a] * counts[b]), 0.0))
         rms_x = np.sqrt(np.maximum(2.0 - 2.0 * (sums[near] @ pair_sum) / (counts[near] * pair_count), 0.0))
-        crowd = float(counts[near][rms_x < rms_ab + self.settings.crowd_margin].sum())
-        return crowd > self.settings.crowd_ratio * float(pair_count)
+        close = near[rms_x < rms_ab + self.settings.crowd_margin]
+        crowd = float(counts[close].sum())
+        if crowd <= self.settings.crowd_ratio * float(pair_count):
+            return False
+        # A crowd that is itself as tight as one person's photos is one person in pieces (a
+        # friend seen once per outing): no ambiguity in joining any two of them.
+        group_sum = pair_sum + sums[close].sum(axis=0)
+        group_count = float(pair_count) + crowd
+        mean_sq = (2.0 - 2.0 * float(group_sum @ group_sum) / group_count**2) * group_count / (group_count - 1)
+        return float(np.sqrt(max(mean_sq, 0.0))) >= self.settings.crowd_tight
 
     def limit(self, size_a: NDArray, size_b: NDArray) -> NDArray[np.float64]:
         """Merge threshold for clusters of these face counts: `threshold` for large clusters, up to
@@ -209,7 +217,9 @@ class MedianLinkageHAC:
         carry its own noise (pose, blur) on top of the identity's, and that noise averages out of
         a median over many members like 1 / sqrt(size)."""
         smaller = np.maximum(np.minimum(size_a, size_b), 1)
-        return self.threshold + self.small_cluster_bonus / np.sqrt(smaller)
+        grows = np.maximum(size_a, size_b) >= self.settings.min_larger_faces
+        return np.where(grows, self.threshold + self.small_cluster_bonus / np.sqrt(smaller),
+                        self.settings.found_threshold)
 
     def fit_predict(self, faces: ArrayLike, initial_labels: ArrayLike | None = None,
                     constraints: Constraints | None = None) -> NDArray[np.int64]:
@@ -220,7 +230,6 @@ class MedianLinkageHAC:
         """The merge rule: under the size-aware limit and, when both clusters are big enough to
         know their own spread, not much farther apart than their own members are."""
         ok = links < self.limit(size_a, size_b)
-        ok &= np.maximum(size_a, size_b) >= self.settings.min_larger_faces
         big = np.minimum(size_a, size_b) >= self.settings.gap_min_size
         gap = links - np.fmax(intra_a, intra_b)
         return ok & ~(big & (gap >= self.settings.max_gap))

@@ -1,6 +1,6 @@
 """Knowledge-graph speed on a synthetic library (default 100k assets, 300k faces, 2,000 people).
 
-    .venv/bin/python benchmarks/graph.py [--assets N] [--people N] [--seed S]
+    .venv/bin/python benchmarks/bench_graph.py [--assets N] [--people N] [--seed S]
 
 Prints the full build time, the incremental update time after adding 1,000 assets (with their
 faces and moments), save/load of the node-link JSON, and the time of every query (best of 5).

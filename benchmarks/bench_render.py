@@ -1,6 +1,6 @@
 """Render speed of a Memories movie from real photos, and the loudness of what was encoded.
 
-    .venv/bin/python benchmarks/render.py [--length short] [--size 1280x720] [--mood happy] [--music FILE]
+    .venv/bin/python benchmarks/bench_render.py [--length short] [--size 1280x720] [--mood happy] [--music FILE]
 
 Faces come from dlib's HOG detector (built into dlib, no model file) on the deepface photos; the
 film is rendered by `render_memory` exactly as the app does it. Prints render seconds against

@@ -1,6 +1,6 @@
 """Seconds, peak memory, pairwise precision and BCubed F of the full two-pass clustering at 10k / 100k / 1M faces.
 
-    .venv/bin/python benchmarks/cluster_scale.py --sizes 10000 100000 [--cache PATH]
+    .venv/bin/python benchmarks/bench_cluster_scale.py --sizes 10000 100000 [--cache PATH]
 
 Synthetic faces: identity centres drawn from a Gaussian whose mean norm and eigen-spectrum are
 fitted to lfw_min10's per-person mean dlib embeddings, and per-face deviations from a Gaussian

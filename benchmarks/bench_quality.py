@@ -9,7 +9,7 @@ had fired there. A random window has no detector score of its own, so it is give
 randomly drawn real face: the detector term then cannot tell the two sets apart, and the rejection
 comes from the chip, the landmarks and the descriptor alone.
 
-    .venv/bin/python benchmarks/quality.py [--faces N] [--non-faces N] [--seed S]
+    .venv/bin/python benchmarks/bench_quality.py [--faces N] [--non-faces N] [--seed S]
 
 Prints both rates at the configured threshold, a sweep of thresholds, and how well each
 embedding-confidence cue separates the sets on its own (ROC AUC).
@@ -27,9 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-# Run as a script, this folder comes first on sys.path and benchmarks/recognition.py would shadow
-# the recognition package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402

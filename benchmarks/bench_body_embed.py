@@ -7,7 +7,7 @@ of it (shifted and shrunk by a few percent, as a second shot of the same moment 
 similar clothes). Prints the distance distributions of the combined embedding and of each part,
 and the embedding speed.
 
-    .venv/bin/python benchmarks/body_embed.py
+    .venv/bin/python benchmarks/bench_body_embed.py
 """
 
 from __future__ import annotations
@@ -18,9 +18,6 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-# Run as a script, this folder comes first on sys.path and benchmarks/recognition.py would shadow
-# the recognition package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402

@@ -1,6 +1,6 @@
 """Assignment of new faces: speed, accuracy of sparse coding vs nearest neighbour / centroid, open set.
 
-    .venv/bin/python benchmarks/assign.py [--lfw PATH] [--fiw PATH]
+    .venv/bin/python benchmarks/bench_assign.py [--lfw PATH] [--fiw PATH]
 
 Accuracy: real dlib embeddings of lfw_min10 (and fiw_train when given: relatives are the hard
 negatives). Per data set, a third of the people are outsiders (never in the gallery); each
@@ -11,7 +11,7 @@ are the queries. Rules: "energy" (sparse code, largest per-person code mass; our
 Open set: the unknown threshold that keeps 95% of known queries assigned (on each rule's own
 confidence: code energy for the sparse rules, distance to the nearest exemplar/face/centroid
 for the others), and the share of outsider faces assigned to someone at that threshold.
-Speed: a gallery of 1,000 people x 10 exemplars (synthetic faces from benchmarks/cluster_scale.py's
+Speed: a gallery of 1,000 people x 10 exemplars (synthetic faces from benchmarks/bench_cluster_scale.py's
 model fitted to lfw_min10), ms per face in batches of 256 and one face at a time.
 The dev caches (/tmp/memories-dev/*_dlib.npz) hold `embeddings, identities, found` arrays.
 """
@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.cluster_scale import DEFAULT_CACHE, FALLBACK, fit_model, synthesize_faces  # noqa: E402
+
 from recognition.assign import SparseCodingAssigner  # noqa: E402
 
 RULES = ("energy", "residual", "nearest_exemplar", "nearest_centroid")

@@ -1,6 +1,6 @@
 """Speed and detection figures of the face pipeline against the dlib reference, in one run.
 
-    .venv/bin/python benchmarks/recognition.py [--images 240] [--workers 2] [--no-detection]
+    .venv/bin/python benchmarks/bench_recognition.py [--images 240] [--workers 2] [--no-detection]
 
 Prints (and with --json, dumps):
 - embedding faces/s with N worker processes: ONNX ResNet (batches of 16) vs dlib
