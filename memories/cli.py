@@ -212,6 +212,19 @@ def confirm(
     print(f"face {face_id} confirmed as person {person_id}")
 
 
+@app.command("name-face")
+def name_face(
+    face_id: Annotated[int, typer.Argument(help="Face id (memories faces, or the web photo page).")],
+    name: Annotated[str, typer.Argument(help="Who it is: an existing name, or a new person's.")],
+    library: LibraryOption = None,
+) -> None:
+    """Name one face: it is confirmed as the person of that name, a new person if needed."""
+    from memories.people import name_face as name_one_face
+
+    person_id = _person_action(name_one_face, _open(library), face_id, name)
+    print(f"face {face_id} is {name} (person {person_id})")
+
+
 @app.command()
 def hide(
     person: Annotated[str, typer.Argument(help="Person id or name.")],

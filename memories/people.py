@@ -193,6 +193,25 @@ def confirm_face(library: Library, face_id: int, person: str | int | None = None
     return int(person_id)
 
 
+def name_face(library: Library, face_id: int, name: str) -> int:
+    """'This is <name>': the face is confirmed as the person of that name, a new person when nobody
+    has the name yet. How a user names someone the clustering left ungrouped (precision first: a
+    face seen once or twice is not a person until someone says so)."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValueError("a name cannot be empty")
+    _observation(library.db, face_id)  # the face must exist before anyone is created
+    row = library.db.execute(
+        "SELECT id FROM people WHERE name = ? COLLATE NOCASE AND merged_into IS NULL ORDER BY id", (name,)
+    ).fetchone()
+    if row is not None:
+        person_id = int(row[0])
+    else:
+        with library.transaction() as db:
+            person_id = int(db.execute("INSERT INTO people (name) VALUES (?)", (name,)).lastrowid or 0)
+    return confirm_face(library, face_id, person_id)
+
+
 def hide_person(library: Library, reference: str | int, hidden: bool = True) -> int:
     person_id = resolve_person(library, reference)
     with library.transaction() as db:

@@ -108,3 +108,24 @@ def test_hidden_person_leaves_album_but_keeps_faces(sample_library: Path) -> Non
         cluster_and_graph(library)
         assert target.id not in {p.id for p in people.list_people(library)}
         assert target.id in {p.id for p in people.list_people(library, include_hidden=True)}
+
+
+def test_naming_an_ungrouped_face_makes_a_person_that_stays(sample_library: Path) -> None:
+    lib = str(sample_library)
+    with Library(sample_library) as library:
+        face = library.db.execute(
+            "SELECT id FROM observations WHERE person_id IS NULL AND source = 'detector' AND is_clear = 1 "
+            "ORDER BY id LIMIT 1"
+        ).fetchone()[0]
+    assert "is Dan" in _cli("name-face", str(face), "Dan", "--library", lib)
+    for _ in range(2):
+        _cli("cluster", "--library", lib)
+    with Library(sample_library) as library:
+        dan = people.resolve_person(library, "Dan")
+        assert int(face) in {f["id"] for f in people.faces_of(library, dan)}
+        # Naming a second face with the same name adds it to the same person, not a new one.
+        other = library.db.execute(
+            "SELECT id FROM observations WHERE person_id IS NULL AND source = 'detector' AND is_clear = 1 "
+            "AND id != ? ORDER BY id LIMIT 1", (face,)
+        ).fetchone()[0]
+        assert people.name_face(library, int(other), "dan") == dan

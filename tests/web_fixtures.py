@@ -7,7 +7,8 @@ XMP face regions name them. Every other part of the scenario is made the way a u
 the `memories.people` functions the CLI and the web page call (never SQL):
 
 - "ben": the unnamed person who shares the most photos with Ana, named "Ben" (an all-of search
-  and a photo with two names);
+  and a photo with two names); when the clustering grouped nobody beside her, the unknown face in
+  one of her photos, named "Ben" (`people.name_face`);
 - "keep" and "gone": the closest pair the album asks "same person?" about, left for a test to merge;
 - "unnamed": the largest unnamed person left, for a test to name; its face least like the others
   ("wrong", the likeliest mistake) is the one a test rejects;
@@ -101,8 +102,19 @@ def build_library(root: Path, indexed: Path | None = None) -> BuiltLibrary:
             return [p for p in unnamed if p not in used]
 
         with_ana = [p for p in free() if photos_of[p] & photos_of[ana]]
-        assert with_ana, "the clustering put nobody in a photo with Ana"
-        ben = take(max(with_ana, key=lambda p: len(photos_of[p] & photos_of[ana])))
+        if with_ana:
+            ben = take(max(with_ana, key=lambda p: len(photos_of[p] & photos_of[ana])))
+        else:
+            # Nobody beside Ana is grouped (precision first: a face seen twice is no person yet),
+            # so the user names the unknown face in one of her photos, as the photo page offers.
+            unknown = db.execute(
+                "SELECT o.id, o.asset_id FROM observations o WHERE o.person_id IS NULL "
+                "AND o.source = 'detector' AND o.is_clear = 1 ORDER BY o.id"
+            ).fetchall()
+            beside = [(int(f), int(a)) for f, a in unknown if int(a) in photos_of[ana]]
+            assert beside, "no unknown face in a photo with Ana"
+            ben = take(people.name_face(library, beside[0][0], BEN))
+            photos_of.setdefault(ben, set()).add(beside[0][1])
         pair = next(
             (
                 (int(s["person_a"]), int(s["person_b"]))
