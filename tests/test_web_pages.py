@@ -284,10 +284,11 @@ def test_search_all_or_any_and_close_matches(library_copy: BuiltLibrary, client:
         ids, errors = parse_names(library, "Ana Anna")
         assert ids == [ana] and errors == ["no person named 'Anna'; did you mean 'Ana'?"]
         photos_of = {person: _photos_of(library, person) for person in (ana, ben, nameless)}
-    # Ben was chosen as someone in a photo with Ana, and each has photos without the other.
+    # Ben was chosen as someone in a photo with Ana, and Ana has photos without him, so "all"
+    # and "any" differ (in the samples nobody grouped beside Ana has photos of their own).
     both = photos_of[ana] & photos_of[ben]
     assert library_copy.photos["together"] in both
-    assert photos_of[ana] - both and photos_of[ben] - both
+    assert photos_of[ana] - both
 
     def result_ids(query: dict[str, str]) -> set[int]:
         status, _, page = client.get("/search?" + urlencode(query))
