@@ -11,8 +11,9 @@ Every method sees the same L2-normalised embeddings. With albums, each album is 
 own (it is a separate library) and the metrics are pooled over all faces. Baselines are swept
 over their threshold grid and reported at the threshold that maximises their pooled BCubed F,
 which flatters them; ours runs once, at its defaults. "seconds" is the wall time of one run (for a
-baseline, its sweep's time divided by the number of thresholds; HAC builds one dendrogram and
-cuts it at every threshold, so its figure is that share). Ablations: ours without pass 2, ours
+baseline, the run at its best threshold; HAC builds one dendrogram and cuts it at every threshold,
+so its figure is that share). A sweep stops early once F has fallen well past its peak
+(SWEEP_STOP_BELOW_BEST). Ablations: ours without pass 2, ours
 without the body term (only when bodies are given), and "assign the rest": cluster half of each
 album, build the gallery, and assign the held-out half by sparse coding or by nearest exemplar.
 """
@@ -139,10 +140,44 @@ def _hac_average_sweep(x: NDArray[np.float32], thresholds: Sequence[float]) -> l
     ]
 
 
-def _sweep(baseline: Baseline, x: NDArray[np.float32], rows: NDArray[np.int64]) -> list[Labels]:
-    if baseline.name == "hac_average":
-        return _hac_average_sweep(x[rows], baseline.thresholds)
-    return [baseline.cluster(x[rows], t) for t in baseline.thresholds]
+# A baseline's sweep goes up its threshold grid and stops once BCubed F has stayed this far below
+# its best for two thresholds in a row: F falls steadily past its peak as everything merges, and
+# those loose thresholds are the slow ones (Chinese whispers at 0.7 on 15,822 pooled faces links
+# most of 125M pairs). The reported best is unchanged.
+SWEEP_STOP_BELOW_BEST = 0.05
+
+
+def _best_of_sweep(
+    baseline: Baseline, x: NDArray[np.float32], groups: list[NDArray[np.int64]], n: int, truth: NDArray,
+    photos: NDArray | None,
+) -> dict[str, Any] | None:
+    """The baseline at the threshold of its grid that maximises pooled BCubed F."""
+    if baseline.name == "hac_average":  # one dendrogram per album, cut at every threshold
+        start = time.perf_counter()
+        per_album = [_hac_average_sweep(x[rows], baseline.thresholds) for rows in groups]
+        seconds = (time.perf_counter() - start) / len(baseline.thresholds)
+        rows_out = [
+            _row(baseline.name, t, truth, _pool_precomputed(groups, n, [s[i] for s in per_album]), photos, seconds)
+            for i, t in enumerate(baseline.thresholds)
+        ]
+        return max(rows_out, key=lambda r: r["bcubed"]["f"], default=None)
+    best: dict[str, Any] | None = None
+    below = 0
+    for t in baseline.thresholds:
+
+        def at_threshold(rows: NDArray[np.int64], t: float = t) -> Labels:
+            return baseline.cluster(x[rows], t)
+
+        start = time.perf_counter()
+        labels = _pool(groups, n, at_threshold)
+        row = _row(baseline.name, t, truth, labels, photos, time.perf_counter() - start)
+        if best is None or row["bcubed"]["f"] > best["bcubed"]["f"]:
+            best, below = row, 0
+        elif row["bcubed"]["f"] < best["bcubed"]["f"] - SWEEP_STOP_BELOW_BEST:
+            below += 1
+            if below == 2:
+                break
+    return best
 
 
 def _row(
@@ -210,15 +245,7 @@ def evaluate_clustering(
 
     timed_ours("ours")
     for baseline in baselines:
-        start = time.perf_counter()
-        per_album = [_sweep(baseline, x, rows) for rows in groups]
-        elapsed = time.perf_counter() - start
-        best: dict[str, Any] | None = None
-        for t_index, t in enumerate(baseline.thresholds):
-            labels = _pool_precomputed(groups, n, [sweep[t_index] for sweep in per_album])
-            row = _row(baseline.name, t, truth, labels, photos, elapsed / len(baseline.thresholds))
-            if best is None or row["bcubed"]["f"] > best["bcubed"]["f"]:
-                best = row
+        best = _best_of_sweep(baseline, x, groups, n, truth, photos)
         if best is not None:
             methods.append(best)
     if ablations:
