@@ -473,8 +473,11 @@ def test_serve_listens_on_loopback_until_stopped(library_copy: BuiltLibrary) -> 
         "import sys; from memories.store import Library; from memories.web.app import serve; "
         "serve(Library(sys.argv[1], create=False), port=0)"
     )
+    # A suite started in the background (`make test &`) inherits SIGINT ignored, and Python keeps
+    # it ignored in the child: give the server the default disposition a terminal would.
     process = subprocess.Popen(
-        [sys.executable, "-c", code, str(library_copy.root)], stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", code, str(library_copy.root)], stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert process.stderr is not None
