@@ -1,13 +1,12 @@
 """128-d face descriptors from the dlib ResNet converted to ONNX, run with onnxruntime.
 
 Raw descriptors (not normalised; dlib compares them by Euclidean distance, threshold 0.6); callers
-L2-normalise when they store them. One intra-op thread per session: parallelism is a process pool,
-and `shared_embedder()` loads the model once per worker process.
+L2-normalise when they store them. One intra-op thread per session: parallelism is a process pool
+(recognition.models.inference_session).
 """
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +51,6 @@ class FaceEmbedder:
             else:
                 out.append(session.run(None, {"image": x})[0])
         return np.concatenate(out).astype(np.float32, copy=False)
-
-
-@functools.lru_cache(maxsize=4)
-def shared_embedder(cache_dir: str | None = None) -> FaceEmbedder:
-    """One embedder per process (and cache folder), for pool workers."""
-    return FaceEmbedder(cache_dir)
 
 
 def l2_normalise(x: ArrayLike) -> np.ndarray:

@@ -11,7 +11,6 @@ from the original pixels with the box mapped back, so the chip has the photo's f
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,12 +152,3 @@ def centre_detection(detections: Sequence[Detection], height: int, width: int) -
     whose dataset.json says "labelled_face": "centre")."""
     centres = np.array([(x + w / 2, y + h / 2) for x, y, w, h in (d.box for d in detections)])
     return detections[int(np.argmin(np.hypot(centres[:, 0] - width / 2, centres[:, 1] - height / 2)))]
-
-
-@functools.lru_cache(maxsize=4)
-def shared_analyzer(
-    detector: str | None = None, cache_dir: str | None = None, bodies: bool = False
-) -> FaceAnalyzer:
-    """One analyzer per process (models loaded once), for process-pool workers: call it inside the
-    worker, never pickle an analyzer (dlib and onnxruntime objects stay in the process that made them)."""
-    return FaceAnalyzer(detector=detector, cache_dir=cache_dir, bodies=bodies)
