@@ -8,8 +8,8 @@ average linkage off its mark, and with sampling it costs O(max_pairs d) per pair
 however large they grow.
 
 Merge rule (Pass2Settings), precision first: linkage below `threshold` (plus a bonus for a single
-face, off by default); one side holding at least `min_larger_faces` faces (pass 2 grows people,
-it does not found them from lone faces); when both clusters have gap_min_size faces or more,
+face, off by default) when one side holds at least `min_larger_faces` faces, else below the
+stricter `found_threshold` (pass 2 grows people; founding one from lone faces needs more); when both clusters have gap_min_size faces or more,
 linkage no more than max_gap above the larger of their own median member distances (two
 clusters of one person are about as far apart as their own members; two lookalikes are not);
 and the pair standing out from its neighbourhood (`_crowded`: not more faces of other clusters
@@ -212,10 +212,10 @@ class MedianLinkageHAC:
         return float(np.sqrt(max(mean_sq, 0.0))) >= self.settings.crowd_tight
 
     def limit(self, size_a: NDArray, size_b: NDArray) -> NDArray[np.float64]:
-        """Merge threshold for clusters of these face counts: `threshold` for large clusters, up to
-        `small_cluster_bonus` more when the smaller side is one face. A single face's distances
-        carry its own noise (pose, blur) on top of the identity's, and that noise averages out of
-        a median over many members like 1 / sqrt(size)."""
+        """Merge threshold for clusters of these face counts: `threshold` when one side holds
+        min_larger_faces faces or more (plus `small_cluster_bonus` / sqrt(smaller size), off by
+        default), `found_threshold` when neither does: two small look-alike clusters in a library
+        of strangers are mostly two people (Pass2Settings)."""
         smaller = np.maximum(np.minimum(size_a, size_b), 1)
         grows = np.maximum(size_a, size_b) >= self.settings.min_larger_faces
         return np.where(grows, self.threshold + self.small_cluster_bonus / np.sqrt(smaller),
