@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from memories.people import canonical
+from memories.people import canonical, person_named
 from memories.store import Library, from_blob
 
 
@@ -108,17 +108,7 @@ def apply_xmp_names(library: Library) -> int:
     ).fetchall()
     with library.transaction() as db:
         for row in rows:
-            person = db.execute(
-                "SELECT id FROM people WHERE name = ? COLLATE NOCASE AND merged_into IS NULL ORDER BY id",
-                (row["xmp_name"],),
-            ).fetchone()
-            person_id = (
-                int(person[0])
-                if person
-                else int(
-                    db.execute("INSERT INTO people (name) VALUES (?)", (row["xmp_name"],)).lastrowid or 0
-                )
-            )
+            person_id = person_named(db, row["xmp_name"])
             db.execute(
                 "INSERT INTO feedback_confirmations (observation_id, person_id) VALUES (?, ?)",
                 (row["id"], person_id),

@@ -201,15 +201,20 @@ def name_face(library: Library, face_id: int, name: str) -> int:
     if not name:
         raise ValueError("a name cannot be empty")
     _observation(library.db, face_id)  # the face must exist before anyone is created
-    row = library.db.execute(
+    with library.transaction() as db:
+        person_id = person_named(db, name)
+    return confirm_face(library, face_id, person_id)
+
+
+def person_named(db: sqlite3.Connection, name: str) -> int:
+    """The (first, unmerged) person with this name, case-insensitive, created when there is none:
+    how a name the user gives (XMP region, name-face) becomes a person. Call inside a transaction."""
+    row = db.execute(
         "SELECT id FROM people WHERE name = ? COLLATE NOCASE AND merged_into IS NULL ORDER BY id", (name,)
     ).fetchone()
     if row is not None:
-        person_id = int(row[0])
-    else:
-        with library.transaction() as db:
-            person_id = int(db.execute("INSERT INTO people (name) VALUES (?)", (name,)).lastrowid or 0)
-    return confirm_face(library, face_id, person_id)
+        return int(row[0])
+    return int(db.execute("INSERT INTO people (name) VALUES (?)", (name,)).lastrowid or 0)
 
 
 def hide_person(library: Library, reference: str | int, hidden: bool = True) -> int:
