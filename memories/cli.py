@@ -584,6 +584,16 @@ def eval_detection(
     _emit(result, as_json, format_detection_report(result))
 
 
+@eval_app.command("reid")
+def eval_reid(dataset: DatasetArgument, as_json: JsonOption = False) -> None:
+    """Body re-identification across camera views (rank-1, mAP) for the shipped body embedding and
+    a plain colour histogram, on the upper body and the whole crop."""
+    from memories.evaluation.reid import evaluate_reid, format_reid_report
+
+    result = evaluate_reid(dataset)
+    _emit(result, as_json, format_reid_report(result))
+
+
 @eval_app.command("clustering")
 def eval_clustering(
     dataset: DatasetArgument,

@@ -26,6 +26,7 @@ from recognition import models
 
 CELL_PX = 12  # P-Net's window
 CELL_STRIDE = 2  # P-Net's output stride
+PNET_BAND_ROWS = 256  # even, so that bands start on P-Net's output grid
 
 
 @dataclass(frozen=True)
@@ -120,22 +121,43 @@ class Mtcnn:
         self._rnet = models.inference_session(models.onnx_path(models.MTCNN_RNET))
         self._onet = models.inference_session(models.onnx_path(models.MTCNN_ONET))
 
+    def pnet_maps(self, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """P-Net's box offsets (rows x cols x 4) and face probabilities (rows x cols) of a level.
+
+        A tall level runs in bands of PNET_BAND_ROWS rows that overlap by the window less one
+        stride, so every output cell is computed once and exactly as on the whole level; only the
+        activations of one band are held (a 12 MP photo's first level would take ~450 MB)."""
+        rows = level.shape[0]
+        offsets, probs = [], []
+        produced = start = 0
+        while True:
+            end = min(start + PNET_BAND_ROWS, rows)
+            if end - start < CELL_PX:  # a short last band starts earlier (on the grid)
+                start = max(0, (end - CELL_PX) // CELL_STRIDE * CELL_STRIDE)
+            band = level[start:end]
+            band_offsets, band_probs = self._pnet.run(None, {"input_1": band.transpose(1, 0, 2)[None]})
+            skip = produced - start // CELL_STRIDE  # output rows an earlier band already gave
+            offsets.append(band_offsets[0].transpose(1, 0, 2)[skip:])
+            probs.append(band_probs[0, :, :, 1].T[skip:])  # back to rows x cols
+            produced = start // CELL_STRIDE + band_probs.shape[2]
+            if end >= rows:
+                break
+            start += PNET_BAND_ROWS - (CELL_PX - CELL_STRIDE)
+        return np.concatenate(offsets), np.concatenate(probs)
+
     def proposals(self, rgb: np.ndarray, min_face_px: float) -> np.ndarray:
         height, width = rgb.shape[:2]
         found = []
         for scale in pyramid_scales(height, width, min_face_px, self.cfg.pyramid_factor):
             size = (int(np.ceil(width * scale)), int(np.ceil(height * scale)))
             level = normalised(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
-            offsets, probs = self._pnet.run(None, {"input_1": level.transpose(1, 0, 2)[None]})
-            prob = probs[0, :, :, 1].T  # back to rows x cols
+            offsets, prob = self.pnet_maps(level)
             rows, cols = np.nonzero(prob >= self.cfg.thresholds[0])
             if rows.size == 0:
                 continue
             start = np.stack([cols, rows], 1) * CELL_STRIDE
             boxes = np.hstack([np.fix((start + 1) / scale), np.fix((start + CELL_PX) / scale)])
-            level_boxes = np.hstack(
-                [boxes, prob[rows, cols][:, None], offsets[0].transpose(1, 0, 2)[rows, cols]]
-            )
+            level_boxes = np.hstack([boxes, prob[rows, cols][:, None], offsets[rows, cols]])
             found.append(level_boxes[nms(level_boxes, level_boxes[:, 4], self.cfg.nms_level)])
         if not found:
             return np.zeros((0, 5))

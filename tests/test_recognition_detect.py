@@ -106,3 +106,15 @@ def test_box_helpers() -> None:
     boxes = np.array([[0, 0, 10, 10], [1, 0, 10, 10], [50, 50, 10, 10]], float)
     assert greedy_nms(boxes, np.array([0.5, 0.9, 0.1]), 0.3).tolist() == [1, 2]
     assert match_count(a, b, 0.3) == 1 and match_count(a, b, 0.4) == 0
+
+
+@pytest.mark.parametrize("rows", [12, 13, 257, 503, 907])
+def test_pnet_in_bands_equals_pnet_on_the_whole_level(rows: int) -> None:
+    from recognition.mtcnn import Mtcnn
+
+    mtcnn = Mtcnn()
+    level = np.random.default_rng(rows).uniform(-1, 1, (rows, 301, 3)).astype(np.float32)
+    offsets, probs = mtcnn.pnet_maps(level)
+    whole_offsets, whole_probs = mtcnn._pnet.run(None, {"input_1": level.transpose(1, 0, 2)[None]})
+    np.testing.assert_array_equal(probs, whole_probs[0, :, :, 1].T)
+    np.testing.assert_array_equal(offsets, whole_offsets[0].transpose(1, 0, 2))

@@ -11,7 +11,6 @@ crop.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,15 +57,18 @@ def upper_body(crop: np.ndarray) -> np.ndarray:
     return crop[top:bottom]
 
 
-def descriptors() -> dict[str, Callable[[list[np.ndarray]], np.ndarray]]:
-    """The body descriptors compared: the shipped embedding, its two parts alone."""
-    from recognition.body_embed import BodyEmbedder, _l2_rows, colour_descriptor
+def describe(crops: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """The body descriptors compared, each a unit row per crop: the shipped embedding
+    (recognition.body_embed) and its two parts alone, the colour histogram being the baseline."""
+    from recognition.body_embed import BodyEmbedder, _l2_rows, colour_descriptor, combine_body_parts
 
     embedder = BodyEmbedder()
+    features = embedder.features(crops)
+    colours = np.stack([colour_descriptor(c) for c in crops])
     return {
-        "shipped (MobileNetV2 + colour)": embedder.embed_crops,
-        "colour histogram": lambda crops: np.stack([colour_descriptor(c) for c in crops]),
-        "MobileNetV2 alone": lambda crops: _l2_rows(embedder.features(crops)),
+        "shipped (MobileNetV2 + colour)": combine_body_parts(features, colours, embedder.settings),
+        "colour histogram": colours,
+        "MobileNetV2 alone": _l2_rows(features),
     }
 
 
@@ -78,10 +80,9 @@ def evaluate_reid(dataset_dir: str | Path) -> dict[str, Any]:
     is_query = np.array([view == "B" for _, _, view in rows])
     results: dict[str, Any] = {}
     for region, cut in (("upper body", upper_body), ("whole crop", lambda c: c)):
-        parts = [cut(c) for c in crops]
-        for name, describe in descriptors().items():
-            vectors = describe(parts).astype(np.float64)
-            score = rank1_and_map(vectors[is_query], ids[is_query], vectors[~is_query], ids[~is_query])
+        for name, vectors in describe([cut(c) for c in crops]).items():
+            v = vectors.astype(np.float64)
+            score = rank1_and_map(v[is_query], ids[is_query], v[~is_query], ids[~is_query])
             results.setdefault(region, {})[name] = {
                 "rank1": round(score.rank1, 4),
                 "mAP": round(score.mean_ap, 4),
