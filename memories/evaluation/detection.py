@@ -175,14 +175,29 @@ def detector_boxes(detector: FaceDetector, rgb: np.ndarray) -> tuple[np.ndarray,
     )
 
 
+FACE_DETECTORS = ("hog", "mtcnn", "blazeface", "fused")
+
+
+def labels_people(dataset_dir: Path) -> bool:
+    """The set labels people (dataset.json "box_key": "people_xywh"), not faces."""
+    return json.loads((dataset_dir / "dataset.json").read_text()).get("box_key") == "people_xywh"
+
+
 def evaluate_detectors(
     dataset_dir: str | Path,
-    detectors: Sequence[str | FaceDetector] = ("hog", "mtcnn", "blazeface", "fused"),
-    iou_threshold: float = settings.DETECTION_MATCH_IOU,
+    detectors: Sequence[str | FaceDetector] | None = None,
+    iou_threshold: float | None = None,
     cache_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Recall, precision and breakdowns of each detector against the set's labelled boxes."""
+    """Recall, precision and breakdowns of each detector against the set's labelled boxes.
+
+    By default a face set is scored for every face detector and the fusion at
+    DETECTION_MATCH_IOU, a people set for the person detector at PERSON_MATCH_IOU."""
     dataset_dir = Path(dataset_dir)
+    people = labels_people(dataset_dir)
+    detectors = detectors or (("person",) if people else FACE_DETECTORS)
+    if iou_threshold is None:
+        iou_threshold = settings.PERSON_MATCH_IOU if people else settings.DETECTION_MATCH_IOU
     truth = read_truth(dataset_dir)
     built = {
         (d if isinstance(d, str) else getattr(d, "name", type(d).__name__)): (
@@ -221,12 +236,12 @@ def evaluate_detectors(
 def evaluate_detection(
     dataset_dir: str | Path,
     detector: str | FaceDetector = "mmod",
-    iou_threshold: float = settings.DETECTION_MATCH_IOU,
+    iou_threshold: float | None = None,
     cache_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """One detector's report (see evaluate_detectors)."""
     result = evaluate_detectors(dataset_dir, [detector], iou_threshold, cache_dir)
-    return {**next(iter(result["detectors"].values())), "images": result["images"], "iou_threshold": iou_threshold}
+    return {**next(iter(result["detectors"].values())), "images": result["images"], "iou_threshold": result["iou_threshold"]}
 
 
 def format_detection_report(result: dict[str, Any]) -> str:
@@ -235,7 +250,7 @@ def format_detection_report(result: dict[str, Any]) -> str:
     for name, report in result["detectors"].items():
         lines.append(
             f"{name:10s} recall {report['recall']:.3f}  precision {report['precision']:.3f}  "
-            f"({report['matched']}/{report['faces']} faces, {report['detections']} detections, "
+            f"({report['matched']}/{report['faces']} labelled, {report['detections']} detections, "
             f"{1000 * report['seconds_per_image']:.0f} ms/photo)"
         )
         for key, groups in report["breakdown"].items():
