@@ -160,6 +160,7 @@ def build_constraints(
 
 
 def recluster(library: Library) -> ClusterSummary:
+    from memories.faceless import assign_faceless
     from recognition.cluster.gallery import Gallery
     from recognition.cluster.two_pass import TwoPassClusterer
 
@@ -179,6 +180,7 @@ def recluster(library: Library) -> ClusterSummary:
     person_of_row = map_clusters_to_people(library, table, labels, accepted, confirmed)
     person_of_row = enforce_feedback(table, person_of_row, confirmed, rejected)
     write_assignments(library, table, labels, person_of_row)
+    assign_faceless(library)
     people_after = {int(r[0]) for r in library.db.execute("SELECT id FROM people WHERE merged_into IS NULL")}
     return ClusterSummary(
         faces=len(table),

@@ -11,6 +11,7 @@ from typing import Any
 import networkx as nx
 
 import graph as kg
+from memories import settings
 from memories.store import Library
 
 
@@ -36,9 +37,10 @@ def snapshot(library: Library, *, since_asset: int = 0) -> kg.LibrarySnapshot:
     observations = tuple(
         kg.ObservationRecord(r["id"], r["asset_id"], r["person_id"], r["assign_score"], bool(r["is_clear"]))
         for r in db.execute(
-            "SELECT id, asset_id, person_id, assign_score, is_clear FROM observations "
-            "WHERE source = 'detector' AND asset_id > ? ORDER BY id",
-            (since_asset,),
+            # A person seen without a face counts only when surely theirs (memories.faceless).
+            "SELECT id, asset_id, person_id, assign_score, source = 'body' OR is_clear AS is_clear FROM observations "
+            "WHERE (source = 'detector' OR (source = 'body' AND assign_score >= ?)) AND asset_id > ? ORDER BY id",
+            (settings.FACELESS_MIN_CONFIDENCE, since_asset),
         )
     )
     people = tuple(

@@ -347,7 +347,7 @@ def _store_observations(db: Any, asset_id: int, observations: list[Any]) -> int:
     from memories.recognise import iou
 
     old = db.execute(
-        "SELECT o.id, o.face_x, o.face_y, o.face_w, o.face_h, "
+        "SELECT o.id, o.source, o.face_x, o.face_y, o.face_w, o.face_h, o.body_x, o.body_y, o.body_w, o.body_h, "
         "EXISTS(SELECT 1 FROM feedback_confirmations c WHERE c.observation_id = o.id) "
         "OR EXISTS(SELECT 1 FROM feedback_rejections r WHERE r.observation_id = o.id) AS touched "
         "FROM observations o WHERE o.asset_id = ?",
@@ -355,14 +355,19 @@ def _store_observations(db: Any, asset_id: int, observations: list[Any]) -> int:
     ).fetchall()
     unmatched = {int(r["id"]): r for r in old}
     for obs in observations:
+        # A face is the same face when its box overlaps; a faceless person when its body box does.
+        part = "face" if obs.face_box is not None else "body"
+        box = obs.face_box if obs.face_box is not None else obs.body_box
         best, best_iou = None, 0.5
         for face_id, row in unmatched.items():
-            overlap = iou(obs.face_box, (row["face_x"], row["face_y"], row["face_w"], row["face_h"]))
+            if row[f"{part}_w"] is None or (part == "body") != (row["source"] == "body"):
+                continue
+            overlap = iou(box, tuple(row[f"{part}_{k}"] for k in "xywh"))
             if overlap >= best_iou:
                 best, best_iou = face_id, overlap
         values = (
             obs.source,
-            *obs.face_box,
+            *(obs.face_box if obs.face_box is not None else (None, None, None, None)),
             to_blob(obs.landmarks),
             obs.detector_score,
             *(obs.body_box if obs.body_box is not None else (None, None, None, None)),

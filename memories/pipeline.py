@@ -22,6 +22,7 @@ def index_and_assign(
     and bring the knowledge graph up to date."""
     from memories.assignment import assign_new_faces
     from memories.clustering import apply_xmp_names
+    from memories.faceless import assign_faceless
     from memories.graph_store import update_after_index
 
     last_asset = int(library.db.execute("SELECT COALESCE(MAX(id), 0) FROM assets").fetchone()[0])
@@ -35,6 +36,7 @@ def index_and_assign(
     if summary.new or summary.recognised or summary.moved:
         apply_xmp_names(library)
         summary.assigned = assign_new_faces(library)
+        assign_faceless(library)
         update_after_index(library, last_asset)
     return summary
 

@@ -22,7 +22,10 @@ REGION_MIN_IOU = 0.3
 
 @dataclass
 class FaceObservation:
-    face_box: tuple[float, float, float, float]
+    """One observation to store: a face ("detector"), a named XMP region without a detected face
+    ("xmp"), or a person seen without a face ("body": face fields None, known by the body)."""
+
+    face_box: tuple[float, float, float, float] | None
     landmarks: np.ndarray | None
     detector_score: float | None
     body_box: tuple[float, float, float, float] | None
@@ -53,6 +56,7 @@ class Recogniser:
         decode with `pixel_scale` of its pixels per photo pixel)."""
         height, width = rgb.shape[:2]
         to_photo = 1.0 / pixel_scale
+        faces, bodies = self.analyzer.observe_photo(rgb, crop=self.crops)
         observations = [
             FaceObservation(
                 face_box=_scaled(face.box, to_photo),
@@ -64,7 +68,21 @@ class Recogniser:
                 quality=face.quality,
                 is_clear=face.is_clear,
             )
-            for face in self.analyzer.observe(rgb, crop=self.crops)
+            for face in faces
+        ]
+        observations += [
+            FaceObservation(
+                face_box=None,
+                landmarks=None,
+                detector_score=body.score,
+                body_box=_scaled(body.body_box, to_photo),
+                face_embedding=None,
+                body_embedding=body.body_embedding,
+                quality=None,
+                is_clear=False,
+                source="body",
+            )
+            for body in bodies
         ]
         name_faces(observations, regions, round(width * to_photo), round(height * to_photo))
         return observations
@@ -85,7 +103,7 @@ def name_faces(
         region_box = (region.x * width, region.y * height, region.w * width, region.h * height)
         best, best_iou = -1, REGION_MIN_IOU
         for i, obs in enumerate(observations):
-            if obs.source != "detector" or i in taken:
+            if obs.source != "detector" or obs.face_box is None or i in taken:
                 continue
             overlap = iou(region_box, obs.face_box)
             if overlap >= best_iou:

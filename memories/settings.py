@@ -51,3 +51,13 @@ PHOTOS_PER_LENGTH = {"short": 10, "medium": 20, "long": 30}
 # the few wrong or doubtful members 0.25-0.35 (dlib's own same-person pair rule is 0.6). At 0.5
 # typical members score 0.7-0.8 and doubtful ones fall under the album's review line (0.5).
 CONFIDENCE_ZERO_DISTANCE = 0.5
+# A person seen without a face (memories.faceless) takes the person of the same moment whose
+# clothes are nearest, by RMS body distance as in pass 1, only under pass 1's own strict body
+# threshold (recognition.cluster_settings.Pass1Settings.body_threshold) and only when the next
+# person is FACELESS_MARGIN farther: two people in look-alike clothes are left for the user.
+FACELESS_MARGIN = 0.05
+# Search, the graph and memories count a faceless photo for a person only from this confidence
+# (1 - distance / body threshold 0.40): a body distance of 0.35 or less, where body-only pass 1
+# on cuhk01_reid's synthetic moments of 10-30 people joined no two different people (pairwise
+# precision 1.000, recall 0.33; at 0.40, 0.992 / 0.59: see Pass1Settings.body_threshold).
+FACELESS_MIN_CONFIDENCE = 0.125

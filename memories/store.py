@@ -86,7 +86,7 @@ MIGRATIONS: list[str] = [
     CREATE TABLE observations (
         id               INTEGER PRIMARY KEY,
         asset_id         INTEGER NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
-        source           TEXT NOT NULL DEFAULT 'detector',   -- detector | xmp
+        source           TEXT NOT NULL DEFAULT 'detector',   -- detector | xmp | body (no face)
         face_x REAL, face_y REAL, face_w REAL, face_h REAL,  -- original pixels, oriented
         landmarks        BLOB,                               -- float32 (5, 2)
         detector_score   REAL,

@@ -12,7 +12,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from recognition.body_settings import UPPER_BODY, AssociationSettings, UpperBodySettings
+from recognition.body_settings import (
+    PERSON_BODY,
+    UPPER_BODY,
+    AssociationSettings,
+    PersonBodySettings,
+    UpperBodySettings,
+)
 from recognition.boxes import box_iou
 
 NO_BODY = -1
@@ -136,3 +142,48 @@ def associate_bodies(face_boxes: np.ndarray, body_boxes: np.ndarray, landmarks: 
     keep = finite[rows, cols]
     pairing[rows[keep]] = cols[keep]
     return pairing
+
+
+def person_upper_bodies(person_boxes: np.ndarray, settings: PersonBodySettings = PERSON_BODY,
+                        body: UpperBodySettings = UPPER_BODY) -> np.ndarray:
+    """The upper body of each detected person ([M, 4] xywh), placed as a face's would be.
+
+    Whether the box holds a whole standing person or a portrait's head and shoulders, it is about
+    as wide as the shoulders, and shoulders are `body.width` face widths: so the head is taken at
+    the top centre with that size (below `settings.hair` of it for the hair) and the body box
+    comes from it by `expected_upper_body_boxes`, the same geometry as below a detected face. A
+    person with and without a visible face thus has the same clothes framed the same way.
+    """
+    people = _as_boxes(person_boxes)
+    x, y, w, _ = people.T
+    size = w / body.width
+    heads = np.stack([x + w / 2 - size / 2, y + settings.hair * size, size, size], axis=1)
+    return expected_upper_body_boxes(heads, None, body)
+
+
+def faceless_people(person_boxes: np.ndarray, person_scores: np.ndarray, face_boxes: np.ndarray,
+                    paired: np.ndarray, settings: PersonBodySettings = PERSON_BODY) -> np.ndarray:
+    """Indices of detected people without a face, best first: sure enough, paired with no face,
+    holding no face centre, and not mostly inside a person who has a face or a faceless one kept
+    before (a second box on one person)."""
+    people, faces = _as_boxes(person_boxes), _as_boxes(face_boxes)
+    faced = people[sorted({int(j) for j in paired if j != NO_BODY})]
+    centres = faces[:, :2] + faces[:, 2:] / 2
+    out: list[int] = []
+    scores = np.asarray(person_scores)
+    for j in np.argsort(-scores, kind="stable").tolist():
+        box, score = people[j], scores[j]
+        if score < settings.faceless_min_score or j in set(paired.tolist()):
+            continue
+        x, y, w, h = box
+        inside = (centres[:, 0] >= x) & (centres[:, 0] <= x + w) & (centres[:, 1] >= y) & (centres[:, 1] <= y + h)
+        if inside.any():
+            continue
+        taken = np.concatenate([faced, people[out]]).reshape(-1, 4)
+        if len(taken):
+            ix = np.clip(np.minimum(x + w, taken[:, 0] + taken[:, 2]) - np.maximum(x, taken[:, 0]), 0, None)
+            iy = np.clip(np.minimum(y + h, taken[:, 1] + taken[:, 3]) - np.maximum(y, taken[:, 1]), 0, None)
+            if (ix * iy / max(w * h, 1e-9)).max() > settings.max_share_in_faced_person:
+                continue
+        out.append(j)
+    return np.array(out, dtype=np.int64)

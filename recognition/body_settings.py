@@ -30,6 +30,23 @@ UPPER_BODY = UpperBodySettings()
 
 
 @dataclass(frozen=True)
+class PersonBodySettings:
+    """The upper body inside a detected person's box, and which people count as faceless."""
+
+    # Hair above the face, in face sizes: a person box starts at the top of the head.
+    hair: float = 0.3
+    # A person without a face becomes a body-only observation only when the detector is this
+    # sure (its own threshold, 0.3, is for recall of people with faces), and when it is not a
+    # piece of a person already counted: at most this share of its box lies inside a person with
+    # a face or a faceless person kept before it (detectors often give one person two boxes).
+    faceless_min_score: float = 0.6
+    max_share_in_faced_person: float = 0.5
+
+
+PERSON_BODY = PersonBodySettings()
+
+
+@dataclass(frozen=True)
 class AssociationSettings:
     """Pairing faces with body boxes from a separate body detector."""
 

@@ -26,6 +26,7 @@ from recognition.landmarks import LandmarkPredictor, shape_to_array
 
 if TYPE_CHECKING:
     from recognition.body_embed import BodyEmbedder
+    from recognition.person_detect import PersonDetector
 
 Box = tuple[float, float, float, float]  # x, y, w, h in original pixels
 
@@ -44,11 +45,23 @@ class FaceObservation:
     body_embedding: np.ndarray | None = None
 
 
+@dataclass(frozen=True)
+class BodyObservation:
+    """A person the detector found with no face (turned away, covered): known by clothes alone."""
+
+    box: Box  # the whole person
+    score: float  # person detector confidence
+    body_box: Box  # the upper body, what is embedded
+    body_embedding: np.ndarray
+
+
 class FaceAnalyzer:
     """Loads the models once (per process) and observes photos.
 
-    bodies: also embed the upper body under each face (what `memories index` stores; the
-    evaluation of faces alone switches it off, since it changes nothing about the face).
+    bodies: also find people on the whole photo, embed the upper body of each face (from the
+    person paired with it by recognition.body.associate_bodies, else below the face) and report
+    people without a face (what `memories index` stores; the evaluation of faces alone switches
+    it off, since it changes nothing about the face).
     """
 
     def __init__(
@@ -66,6 +79,7 @@ class FaceAnalyzer:
         self.embedder = FaceEmbedder(cache_dir)
         self.bodies = bodies
         self._body_embedder: BodyEmbedder | None = None
+        self._person_detector: PersonDetector | None = None
         self._null_reference: np.ndarray | None = None
 
     @property
@@ -93,6 +107,14 @@ class FaceAnalyzer:
             self._body_embedder = BodyEmbedder(body_model_path(self.cache_dir))
         return self._body_embedder
 
+    @property
+    def person_detector(self) -> PersonDetector:
+        if self._person_detector is None:
+            from recognition.person_detect import PersonDetector
+
+            self._person_detector = PersonDetector(cache_dir=self.cache_dir)
+        return self._person_detector
+
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         """Face boxes of an H x W x 3 uint8 RGB photo, best detector score first."""
         return self.detector.detect(np.ascontiguousarray(rgb))
@@ -105,6 +127,12 @@ class FaceAnalyzer:
         crop: the whole image is one face (a pre-cropped face): landmarks are found inside it and
         it counts as clear whatever its quality score (a labelled crop is a face by construction).
         """
+        return self.observe_photo(rgb, detections, crop)[0]
+
+    def observe_photo(
+        self, rgb: np.ndarray, detections: Sequence[Detection] | None = None, crop: bool = False
+    ) -> tuple[list[FaceObservation], list[BodyObservation]]:
+        """The photo's faces (as `observe`) and, with bodies on, its people without a face."""
         from recognition.quality import face_quality, is_clear
 
         rgb = np.ascontiguousarray(rgb)
@@ -113,21 +141,24 @@ class FaceAnalyzer:
             detections = [Detection((0.0, 0.0, float(width), float(height)), 0.0)]
         elif detections is None:
             detections = self.detect(rgb)
-        if not detections:
-            return []
-        boxes = np.array([d.box for d in detections], np.float64)
+        detections = list(detections or [])
+        boxes = np.array([d.box for d in detections], np.float64).reshape(-1, 4)
         scores = np.array([d.score for d in detections], np.float64)
-        shapes = [self.landmarks.shape(rgb, d.box) for d in detections]
-        chips = face_chips(rgb, shapes)
-        raw = self.embedder.embed(chips)
-        landmarks = np.stack([shape_to_array(s) for s in shapes]).astype(np.float32)
-        quality = face_quality(chips, landmarks, boxes, scores, raw, self.null_reference)
-        clear = np.ones(len(boxes), bool) if crop else is_clear(quality)
-        embeddings = l2_normalise(raw)
+        if len(boxes):
+            shapes = [self.landmarks.shape(rgb, d.box) for d in detections]
+            chips = face_chips(rgb, shapes)
+            raw = self.embedder.embed(chips)
+            landmarks = np.stack([shape_to_array(s) for s in shapes]).astype(np.float32)
+            quality = face_quality(chips, landmarks, boxes, scores, raw, self.null_reference)
+            clear = np.ones(len(boxes), bool) if crop else is_clear(quality)
+            embeddings = l2_normalise(raw)
         has_body = np.zeros(len(boxes), bool)
+        bodies: list[BodyObservation] = []
         if self.bodies and not crop:
-            body_embeddings, body_boxes, has_body = self.body_embedder.embed_for_faces(rgb, boxes, landmarks)
-        return [
+            body_boxes, has_body, body_embeddings, bodies = self._bodies(
+                rgb, boxes, landmarks if len(boxes) else None, clear if len(boxes) else np.zeros(0, bool)
+            )
+        faces = [
             FaceObservation(
                 box=_box(boxes[i]),
                 score=float(scores[i]),
@@ -140,6 +171,48 @@ class FaceAnalyzer:
             )
             for i in range(len(boxes))
         ]
+        return faces, bodies
+
+    def _bodies(
+        self, rgb: np.ndarray, face_boxes: np.ndarray, landmarks: np.ndarray | None, clear: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[BodyObservation]]:
+        """Each face's upper-body box, whether it has one, its embedding; and the faceless people
+        (a person holding only unclear faces, often a detector's false face on a pattern, still
+        counts as faceless)."""
+        from recognition.body import (
+            NO_BODY,
+            associate_bodies,
+            clip_boxes,
+            faceless_people,
+            person_upper_bodies,
+            upper_body_boxes,
+        )
+        from recognition.body_settings import UPPER_BODY
+
+        height, width = rgb.shape[:2]
+        body_boxes, visible = upper_body_boxes(face_boxes, landmarks, (width, height))
+        has_body = visible >= UPPER_BODY.min_visible_fraction
+        people = self.person_detector.detect(rgb)
+        person_boxes = np.array([p.box for p in people], np.float64).reshape(-1, 4)
+        person_scores = np.array([p.score for p in people], np.float64)
+        upper = clip_boxes(person_upper_bodies(person_boxes), (width, height))
+        paired = associate_bodies(face_boxes, upper, landmarks) if len(upper) else np.full(len(face_boxes), NO_BODY)
+        for i, j in enumerate(paired.tolist()):
+            if j != NO_BODY:  # the person found with this face frames its clothes
+                body_boxes[i], has_body[i] = upper[j], True
+        faceless = faceless_people(person_boxes, person_scores, face_boxes[clear], paired)
+        to_embed = np.concatenate([body_boxes[has_body], upper[faceless]])
+        embedded = self.body_embedder.embed(rgb, to_embed)
+        embeddings = np.zeros((len(face_boxes), self.body_embedder.dim), np.float32)
+        embeddings[has_body] = embedded[: int(has_body.sum())]
+        bodies = [
+            BodyObservation(
+                box=_box(person_boxes[j]), score=float(person_scores[j]), body_box=_box(upper[j]),
+                body_embedding=embedded[int(has_body.sum()) + k],
+            )
+            for k, j in enumerate(faceless.tolist())
+        ]
+        return body_boxes, has_body, embeddings, bodies
 
 
 def _box(row: np.ndarray) -> Box:
