@@ -396,4 +396,4 @@ def _store_observations(db: Any, asset_id: int, observations: list[Any]) -> int:
     for face_id, row in unmatched.items():
         if not row["touched"]:
             db.execute("DELETE FROM observations WHERE id = ?", (face_id,))
-    return len(observations)
+    return sum(1 for obs in observations if obs.source == "detector")  # faces found (not XMP, not bodies)

@@ -225,11 +225,12 @@ def hide_person(library: Library, reference: str | int, hidden: bool = True) -> 
 
 
 def faces_of(library: Library, person_id: int) -> list[dict[str, Any]]:
-    """A person's faces with their photo, box and whether the user confirmed them."""
+    """A person's faces with their photo, box and whether the user confirmed them (`faceless`:
+    seen without a face, known by their clothes)."""
     rows = library.db.execute(
         """
         SELECT o.id, o.asset_id, a.path, a.taken_at, o.face_x, o.face_y, o.face_w, o.face_h, o.quality,
-               o.assign_score, c.observation_id IS NOT NULL AS confirmed
+               o.assign_score, c.observation_id IS NOT NULL AS confirmed, o.source = 'body' AS faceless
         FROM observations o JOIN assets a ON a.id = o.asset_id
         LEFT JOIN feedback_confirmations c ON c.observation_id = o.id AND c.person_id = o.person_id
         WHERE o.person_id = ? AND a.hidden = 0

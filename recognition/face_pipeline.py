@@ -1,9 +1,10 @@
 """The one recognition call: photo in, face observations out.
 
 detect -> 5 landmarks -> dlib face chip -> 128-d descriptor (mirror-averaged, L2-normalised) ->
-quality score and clear/unclear verdict -> upper-body box and embedding. `memories index`, the
-evaluation commands and the benchmarks all call `FaceAnalyzer.observe`, so what is measured is
-what ships.
+quality score and clear/unclear verdict -> people on the whole photo, paired with the faces ->
+upper-body box and embedding per face, and the people without a face (`BodyObservation`).
+`memories index`, the evaluation commands and the benchmarks all call `FaceAnalyzer.observe`
+(or `observe_photo`, which adds the faceless people), so what is measured is what ships.
 
 Detection runs on a working copy (see `settings.DetectionSettings`); landmarks and chips are taken
 from the original pixels with the box mapped back, so the chip has the photo's full resolution.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from memories.settings import FACELESS_MIN_CONFIDENCE
 from memories.store import Library
 from memories.web import settings
 
@@ -27,11 +28,12 @@ def search_photos(library: Library, person_ids: list[int], mode: str = "all") ->
                GROUP_CONCAT(DISTINCT o.person_id) AS found
         FROM observations o JOIN assets a ON a.id = o.asset_id
         WHERE o.person_id IN ({marks}) AND a.hidden = 0
+              AND (o.source != 'body' OR o.assign_score >= ?)
         GROUP BY a.id
         HAVING COUNT(DISTINCT o.person_id) >= ?
         ORDER BY a.taken_ts DESC, a.id
         """,
-        (*ids, needed),
+        (*ids, FACELESS_MIN_CONFIDENCE, needed),
     ).fetchall()
     return [
         {

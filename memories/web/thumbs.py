@@ -59,15 +59,17 @@ def face_square(
 
 
 def face_thumbnail(library: Library, face_id: int) -> Path:
-    """A ~160 px JPEG of one face, cut from its photo with a margin around the box."""
+    """A ~160 px JPEG of one face, cut from its photo with a margin around the box; for a person
+    seen without a face, of their upper body."""
     row = library.db.execute(
-        "SELECT o.face_x, o.face_y, o.face_w, o.face_h, a.path, a.content_hash, a.width, a.height "
+        "SELECT COALESCE(o.face_x, o.body_x) AS x, COALESCE(o.face_y, o.body_y) AS y, "
+        "COALESCE(o.face_w, o.body_w) AS w, COALESCE(o.face_h, o.body_h) AS h, a.path, a.content_hash, a.width, a.height "
         "FROM observations o JOIN assets a ON a.id = o.asset_id WHERE o.id = ?",
         (face_id,),
     ).fetchone()
-    if row is None or row["face_w"] is None:
+    if row is None or row["w"] is None:
         raise LookupError(f"no face with id {face_id}")
-    box = (float(row["face_x"]), float(row["face_y"]), float(row["face_w"]), float(row["face_h"]))
+    box = (float(row["x"]), float(row["y"]), float(row["w"]), float(row["h"]))
     key = hashlib.sha1(f"{row['content_hash']}:{box}:{settings.FACE_THUMB_PX}".encode()).hexdigest()[:16]
     target = library.thumbs_dir / "faces" / f"{face_id}-{key}.jpg"
     if target.exists():
