@@ -24,6 +24,7 @@ from memories import moments, settings
 from memories.photos import Photo, PhotoError, display_path, read_photo
 from memories.progress import Progress
 from memories.store import Library, to_blob
+from memories.workers import die_with_parent
 
 
 @dataclass
@@ -121,8 +122,10 @@ class FileResult:
 _recogniser: Any = None
 
 
-def _init_worker(recognise: bool, options: dict[str, Any]) -> None:
+def _init_worker(recognise: bool, options: dict[str, Any], parent_pid: int | None = None) -> None:
     global _recogniser
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if recognise:
         from memories.recognise import Recogniser
@@ -236,7 +239,10 @@ def _run(
         # spawn: workers start clean (no inherited SQLite handle or thread state) and load the
         # models once each in the initializer.
         with ProcessPoolExecutor(
-            workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(recognise, options)
+            workers,
+            mp_context=get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(recognise, options, os.getpid()),
         ) as pool:
             for result in pool.map(_process, todo, chunksize=1):
                 batch.append(result)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from memories.evaluation.datasets import Dataset, read_dataset, read_image_rgb
+from memories.workers import die_with_parent
 from recognition import models, settings
 from recognition.body_settings import QUALITY
 from recognition.detect import Detection
@@ -55,7 +56,9 @@ class StrangerFaces:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(pipeline: str, detector: str | None, cache_dir: str | None) -> None:
+def _init_worker(pipeline: str, detector: str | None, cache_dir: str | None, parent_pid: int | None = None) -> None:
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     _WORKER.clear()
     _WORKER["pipeline"] = pipeline
@@ -162,7 +165,7 @@ def _observe_all(
         for chunk in chunks:
             results.extend(_embed_chunk(chunk))
     else:
-        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=init) as pool:
+        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(*init, os.getpid())) as pool:
             for part in pool.map(_embed_chunk, chunks):
                 results.extend(part)
     return [[l2_normalise(e) for e in faces] for faces in results]
