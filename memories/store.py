@@ -167,15 +167,22 @@ def connect(database: Path) -> sqlite3.Connection:
 
 
 def migrate(connection: sqlite3.Connection) -> int:
-    """Bring the schema to SCHEMA_VERSION; returns the version found before."""
+    """Bring the schema to SCHEMA_VERSION; returns the version found before.
+
+    Each step reads the version under the write lock (BEGIN IMMEDIATE) it migrates under, so two
+    commands opening a new library at once never both create its tables."""
     found = int(connection.execute("PRAGMA user_version").fetchone()[0])
-    if found > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"library schema version {found} is newer than this program ({SCHEMA_VERSION}); upgrade memories"
-        )
-    for version in range(found, SCHEMA_VERSION):
+    while True:
         connection.execute("BEGIN IMMEDIATE")
         try:
+            version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"library schema version {version} is newer than this program ({SCHEMA_VERSION}); upgrade memories"
+                )
+            if version == SCHEMA_VERSION:
+                connection.execute("COMMIT")
+                return found
             for statement in _split_sql(MIGRATIONS[version]):
                 connection.execute(statement)
             connection.execute(f"PRAGMA user_version={version + 1}")
@@ -183,7 +190,6 @@ def migrate(connection: sqlite3.Connection) -> int:
         except BaseException:
             connection.execute("ROLLBACK")
             raise
-    return found
 
 
 def _split_sql(script: str) -> list[str]:
@@ -209,7 +215,7 @@ class Library:
         if not self.root.exists():
             if not create:
                 raise FileNotFoundError(f"{self.root}: no library here (run `memories index` first)")
-            self.root.mkdir(parents=True)
+            self.root.mkdir(parents=True, exist_ok=True)  # another command may create it too
         self.database_path = self.root / settings.DATABASE_NAME
         if not create and not self.database_path.exists():
             raise FileNotFoundError(f"{self.root}: no library here (run `memories index` first)")
