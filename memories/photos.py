@@ -9,6 +9,7 @@ import hashlib
 import os
 import stat
 import struct
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,7 +80,8 @@ def read_photo(path: Path, *, decode: bool = True) -> Photo:
     except OSError as error:
         raise PhotoError(_os_reason(error)) from error
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings(record=True) as caught, Image.open(path) as image:
+            warnings.simplefilter("always")
             width, height = image.size
             if width * height > settings.MAX_IMAGE_PIXELS:
                 raise PhotoError(
@@ -93,8 +95,10 @@ def read_photo(path: Path, *, decode: bool = True) -> Photo:
             image.load()  # decode: a truncated file fails here, not later in recognition
             pixel_scale = image.size[0] / width
             oriented = ImageOps.exif_transpose(image)
-            rgb = np.asarray(oriented.convert("RGB")) if decode else None
+            rgb = np.asarray(oriented.convert("RGB")) if decode else None  # a GIF: its first frame
             width, height = (width, height) if oriented.size == image.size else (height, width)
+        # Pillow's own warnings ("Corrupt EXIF data", ...) name no file: they go with the photo.
+        decoder_warning = "; ".join(dict.fromkeys(str(w.message) for w in caught)) or None
     except PhotoError:
         raise
     except UnidentifiedImageError as error:
@@ -104,6 +108,7 @@ def read_photo(path: Path, *, decode: bool = True) -> Photo:
     except (OSError, SyntaxError, ValueError, struct.error, zlib.error, EOFError) as error:
         raise PhotoError(f"corrupt or truncated image data ({error})") from error
     sidecar_meta, warning = read_sidecar(path)
+    warning = "; ".join(w for w in (decoder_warning, warning) if w) or None
     return Photo(
         path=path,
         content_hash=content_hash,

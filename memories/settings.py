@@ -16,7 +16,10 @@ DEFAULT_LIBRARY = Path(os.environ.get("XDG_DATA_HOME", str(Path.home() / ".local
 DATABASE_NAME = "library.sqlite3"
 
 # --- ingest ----------------------------------------------------------------------------------
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".tif", ".tiff"})
+# GIF is indexed by its first frame; BMP as it is.
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".tif", ".tiff", ".gif", ".bmp"}
+)
 # Pillow's own bomb guard trips at ~179 Mpx; we refuse earlier: no phone or DSLR photo is over
 # 120 Mpx, and a 30000x30000 PNG (900 Mpx) must be rejected before any pixel is decoded.
 MAX_IMAGE_PIXELS = 120_000_000

@@ -256,3 +256,26 @@ def test_large_jpegs_decode_at_reduced_scale_and_faces_keep_photo_pixels(tmp_pat
 
     overlap = box_iou(np.array([f.face_box for f in full]), np.array([f.face_box for f in reduced]))
     assert overlap.max(axis=1).min() > 0.8
+
+
+def test_gif_and_bmp_are_indexed_and_decoder_warnings_name_their_file(tmp_path: Path) -> None:
+    import numpy as np
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    pixels = np.full((40, 60, 3), 120, np.uint8)
+    Image.fromarray(pixels).save(folder / "animation.gif")
+    Image.fromarray(pixels).save(folder / "scan.bmp")
+    exif = Image.Exif()
+    exif[0x010F] = "A camera maker with a long name"
+    exif[0x0110] = "model " * 10
+    raw = exif.tobytes()
+    Image.fromarray(pixels).save(folder / "broken-exif.jpg", exif=raw[: len(raw) - 40])  # cut short
+    lines: list[str] = []
+    with Library(tmp_path / "lib") as library:
+        summary = index(library, [folder], recognise=False, report=lines.append)
+        formats = {f for (f,) in library.db.execute("SELECT format FROM assets")}
+    assert summary.new == 3
+    assert formats == {"GIF", "BMP", "JPEG"}
+    warned = [line for line in lines if "warning" in line]
+    assert len(warned) == 1 and "broken-exif.jpg" in warned[0]
