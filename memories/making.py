@@ -23,6 +23,7 @@ from memories.curation import CandidateFace, CandidatePhoto, curate, fingerprint
 from memories.graph_store import load as load_graph
 from memories.render import MemoryPlan, PlanPhoto, render_memory
 from memories.render import settings as render_settings
+from memories.render.video import render_is_complete
 from memories.store import Library
 from themes.loader import load_themes
 from themes.model import Theme
@@ -228,7 +229,9 @@ def render_candidate(
     previous = library.db.execute(
         "SELECT signature, path FROM renders WHERE key = ?", (candidate.key,)
     ).fetchone()
-    if skip_unchanged and previous and previous["signature"] == sig and Path(previous["path"]).exists():
+    # Unchanged means the same plan and a render that finished (a killed one has no sidecar, or a
+    # movie shorter than its sidecar says): anything else is rendered again.
+    if skip_unchanged and previous and previous["signature"] == sig and render_is_complete(Path(previous["path"])):
         return {"key": candidate.key, "video": previous["path"], "skipped": True}
     result = render_memory(memory_plan, output, size=size, music=music, progress=progress)
     with library.transaction() as db:

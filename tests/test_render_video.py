@@ -148,3 +148,40 @@ def test_odd_sizes_and_bad_plans_are_refused(tmp_path: Path, shared_data: Path) 
         )
     with pytest.raises(ValueError, match="even"):
         render_memory(MemoryPlan(title="x", photos=(photo,), seconds=6.0), tmp_path / "x.mp4", size=(161, 90))
+
+
+def test_a_killed_render_is_never_taken_for_done(shared_data: Path, tmp_path: Path) -> None:
+    """kill -9 in the middle of encoding: no movie, poster or sidecar under the final names, and
+    the next render sweeps the dead one's scratch files and completes."""
+    import multiprocessing
+    import os
+    import signal
+    import time
+
+    from memories.render.video import render_is_complete
+
+    source = shared_data / "deepface" / "images" / "img2.jpg"
+    width, height = oriented_size(source)
+    photo = PlanPhoto(source, width, height, ((width * 0.4, height * 0.3, width * 0.2, height * 0.2),), asset_id="a")
+    plan = MemoryPlan(title="Long", photos=(photo, photo, photo), mood="gentle", seconds=30.0)
+    target = tmp_path / "long.mp4"
+    context = multiprocessing.get_context("fork")
+    child = context.Process(target=render_memory, args=(plan, target), kwargs={"size": (320, 180)})
+    child.start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(tmp_path.glob(".long.partial-*.mp4")):
+        time.sleep(0.1)
+    time.sleep(0.5)  # some frames written
+    os.kill(child.pid, signal.SIGKILL)
+    child.join()
+    assert list(tmp_path.glob(".long.partial-*.mp4")), "the render was killed before it started encoding"
+    assert not target.exists() and not target.with_suffix(".json").exists()
+    assert not render_is_complete(target)
+
+    result = render_memory(plan, target, size=(160, 90))
+    assert render_is_complete(result.video)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.jpg", "long.json", "long.mp4"]
+    # a movie cut short under a finished render's name is not complete either
+    data = target.read_bytes()
+    target.write_bytes(data[: len(data) // 3])
+    assert not render_is_complete(target)

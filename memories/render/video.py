@@ -8,9 +8,13 @@ effects (DESIGN notes: 10 s of 720p in ~6 s versus 36 s with moviepy's resize).
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -190,7 +194,9 @@ def _encode(
     clip = VideoClip(frame_function=frame, duration=duration)
     audio = AudioArrayClip(track.samples.astype(np.float64), fps=track.sample_rate).with_duration(duration)
     clip = clip.with_audio(audio)
-    with tempfile.TemporaryDirectory(prefix="memories-render-") as scratch:
+    # The scratch folder sits beside the output and names this process, so a render killed before
+    # it could clean up is swept by the next one (remove_abandoned), never while it still runs.
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=output.parent) as scratch:
         clip.write_videofile(
             str(output),
             fps=fps,
@@ -206,6 +212,64 @@ def _encode(
             logger=None,
         )
     clip.close()
+
+
+SCRATCH_PREFIX = ".render-"
+PARTIAL_MARK = ".partial"
+
+
+@contextmanager
+def partial(target: Path) -> Iterator[Path]:
+    """A path beside `target` to write to; renamed onto `target` when the block completes, removed
+    when it fails. Its name keeps the suffix (ffmpeg picks the container by it) and this
+    process's id (remove_abandoned)."""
+    temp = target.with_name(f".{target.stem}{PARTIAL_MARK}-{os.getpid()}{target.suffix}")
+    try:
+        yield temp
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_abandoned(folder: Path) -> None:
+    """Scratch folders and partial files of renders whose process is gone (killed mid-render)."""
+    for entry in folder.glob(".*"):
+        match = re.match(rf"^(?:{re.escape(SCRATCH_PREFIX)}|\..*{re.escape(PARTIAL_MARK)}-)(\d+)", entry.name)
+        if match is None or _pid_alive(int(match.group(1))):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def render_is_complete(video: Path) -> bool:
+    """The render at `video` finished: its sidecar (written last) names it and promises as many
+    frames as the movie holds."""
+    sidecar_path = video.with_suffix(".json")
+    try:
+        sidecar = json.loads(sidecar_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if sidecar.get("video") != video.name or not video.is_file():
+        return False
+    from imageio_ffmpeg import count_frames_and_secs
+
+    try:
+        frames, _ = count_frames_and_secs(str(video))
+    except (RuntimeError, OSError):
+        return False
+    return abs(frames - int(sidecar.get("frames", -1))) <= 1
 
 
 def render_memory(
@@ -225,7 +289,11 @@ def render_memory(
         raise ValueError(f"H.264 yuv420p needs even sides; got {width}x{height}")
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(output.parent)
     poster_path, sidecar_path = output.with_suffix(".jpg"), output.with_suffix(".json")
+    # A render in progress lives under partial names and is renamed into place when complete:
+    # the movie and poster first, the sidecar last, so the sidecar marks a render as done.
+    sidecar_path.unlink(missing_ok=True)
     aspect = width / height
     warnings: list[str] = []
 
@@ -244,15 +312,17 @@ def render_memory(
         "title": cards.card(key_frame, plan.title, plan.subtitle, size, settings.CARD_BACKGROUND_DIM),
         "end": cards.card(key_frame, plan.end_text or plan.title, "", size, settings.END_CARD_DIM),
     }
-    cards.poster(key_frame, plan.title, plan.subtitle).save(
-        poster_path, "JPEG", quality=settings.POSTER_QUALITY
-    )
     draw = frame_function(board, photos, card_frames, size)
-    _encode(draw, track, board.duration, output, fps, preset, progress)
+    with partial(output) as movie:
+        _encode(draw, track, board.duration, movie, fps, preset, progress)
+    with partial(poster_path) as poster:
+        cards.poster(key_frame, plan.title, plan.subtitle).save(poster, "JPEG", quality=settings.POSTER_QUALITY)
 
     sidecar = _sidecar(plan, board, track, size, seed, fps, output, poster_path)
     sidecar["warnings"] = warnings
-    sidecar_path.write_text(json.dumps(sidecar, indent=2, ensure_ascii=False), encoding="utf-8")
+    sidecar["frames"] = int(round(board.duration * fps))
+    with partial(sidecar_path) as part:
+        part.write_text(json.dumps(sidecar, indent=2, ensure_ascii=False), encoding="utf-8")
     return RenderResult(
         video=output,
         poster=poster_path,
