@@ -19,10 +19,10 @@ def assign_new_faces(library: Library) -> int:
     """Assign every clear, never-assigned face to a known person or leave it unknown; returns how many."""
     from recognition.assign import UNKNOWN, SparseCodingAssigner, resolve_photo_conflicts
 
-    known = load_faces(library, "AND o.person_id IS NOT NULL")
     fresh = load_faces(library, "AND o.person_id IS NULL AND o.assign_score IS NULL")
     if not len(fresh):
         return 0
+    known = load_faces(library, "AND o.person_id IS NOT NULL")
     if len(np.unique(known.previous_person)) < 1 or not len(known):
         _mark_tried(library, fresh.ids, np.zeros(len(fresh), np.float32))
         return 0

@@ -62,6 +62,10 @@ def update_after_index(library: Library, previous_max_asset: int) -> nx.Graph:
     if not library.graph_path.exists():
         return rebuild_graph(library)
     current = kg.load_graph(library.graph_path)
+    # A run killed after storing photos but before this update left them out of the graph: start
+    # from the newest photo the graph holds, not from what this run saw.
+    in_graph = max((int(str(n).split(":")[1]) for n in current.nodes if str(n).startswith("asset:")), default=0)
+    previous_max_asset = min(previous_max_asset, in_graph)
     # Older photos can change moment when a new photo bridges two moments: send those too.
     delta_assets = snapshot(library, since_asset=previous_max_asset)
     moved = tuple(

@@ -171,9 +171,17 @@ def index(
     todo = _plan(library, walk_photos(existing_roots, report, skip=library.root), recognise, summary)
     if todo:
         _run(library, todo, recognise, workers, recogniser_options or {}, summary, report, progress)
-    if summary.new or summary.moved or summary.recognised:
+    if summary.new or summary.moved or summary.recognised or photos_without_moment(library):
         moments.rebuild_moments(library)
     return summary
+
+
+def photos_without_moment(library: Library) -> bool:
+    """Dated photos not in a moment: stored by a run killed before it rebuilt the moments."""
+    return (
+        library.db.execute("SELECT 1 FROM assets WHERE taken_ts IS NOT NULL AND moment_id IS NULL LIMIT 1").fetchone()
+        is not None
+    )
 
 
 def _plan(library: Library, paths: Iterator[Path], recognise: bool, summary: IndexSummary) -> list[Path]:

@@ -26,6 +26,10 @@ def index_and_assign(
     from memories.graph_store import update_after_index
 
     last_asset = int(library.db.execute("SELECT COALESCE(MAX(id), 0) FROM assets").fetchone()[0])
+    # Set while a run may store photos it has not yet named, assigned and put in the graph; a run
+    # killed before the end leaves it, and the next run finishes that work.
+    pending = library.index_pending_marker.exists()
+    library.index_pending_marker.touch()
     summary = index(
         library,
         roots,
@@ -33,11 +37,14 @@ def index_and_assign(
         workers=workers,
         recogniser_options={"crops": crops, "models_dir": None},
     )
-    if summary.new or summary.recognised or summary.moved:
+    # Also when this run found nothing new but a killed one stored photos: each step picks up
+    # what the database holds (unassigned faces, photos missing from the graph).
+    if summary.new or summary.recognised or summary.moved or pending:
         apply_xmp_names(library)
         summary.assigned = assign_new_faces(library)
         assign_faceless(library)
         update_after_index(library, last_asset)
+    library.index_pending_marker.unlink(missing_ok=True)
     return summary
 
 

@@ -240,6 +240,11 @@ class Library:
         return self.root / "graph.json"
 
     @property
+    def index_pending_marker(self) -> Path:
+        """Present from the start of an `index` until its photos are assigned and in the graph."""
+        return self.root / "index.pending"
+
+    @property
     def graph_stale_marker(self) -> Path:
         """Present when faces changed person outside `cluster` (a merge, reject, confirm)."""
         return self.root / "graph.stale"

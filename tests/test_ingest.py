@@ -279,3 +279,35 @@ def test_gif_and_bmp_are_indexed_and_decoder_warnings_name_their_file(tmp_path: 
     assert formats == {"GIF", "BMP", "JPEG"}
     warned = [line for line in lines if "warning" in line]
     assert len(warned) == 1 and "broken-exif.jpg" in warned[0]
+
+
+def test_a_run_killed_after_storing_photos_is_finished_by_the_next(tmp_path: Path, monkeypatch) -> None:
+    """Killed after its photos were committed but before moments, names and the graph: the next
+    run, which finds "0 new", still gives every photo its moment and puts it in the graph."""
+    import graph as kg
+    from memories import moments
+    from memories.pipeline import index_and_assign
+
+    def killed(library: Library) -> int:
+        raise KeyboardInterrupt  # stands for kill -9 right after the last commit
+
+    with Library(tmp_path / "lib") as library, monkeypatch.context() as patch:
+        patch.setattr(moments, "rebuild_moments", killed)
+        with pytest.raises(KeyboardInterrupt):
+            index_and_assign(library, [SAMPLES], recognise=False)
+    with Library(tmp_path / "lib") as library:
+        assert library.db.execute("SELECT COUNT(*) FROM assets WHERE moment_id IS NULL").fetchone()[0] > 0
+        summary = index_and_assign(library, [SAMPLES], recognise=False)
+        assert summary.new == 0
+        assert library.db.execute(
+            "SELECT COUNT(*) FROM assets WHERE taken_ts IS NOT NULL AND moment_id IS NULL"
+        ).fetchone()[0] == 0
+        graph = kg.load_graph(library.graph_path)
+        ids = [int(r[0]) for r in library.db.execute("SELECT id FROM assets")]
+        assert all(graph.has_node(f"asset:{i}") for i in ids)
+        assert not library.index_pending_marker.exists()
+    with Library(tmp_path / "clean") as clean:
+        index_and_assign(clean, [SAMPLES], recognise=False)
+        expected = clean.db.execute("SELECT COUNT(DISTINCT moment_id) FROM assets").fetchone()[0]
+    with Library(tmp_path / "lib") as library:
+        assert library.db.execute("SELECT COUNT(DISTINCT moment_id) FROM assets").fetchone()[0] == expected
