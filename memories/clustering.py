@@ -177,9 +177,12 @@ def recluster(library: Library) -> ClusterSummary:
         accepted = {person.cluster for person in gallery.people_}
     else:
         labels, accepted = np.zeros(0, dtype=np.int64), set()
-    person_of_row = map_clusters_to_people(library, table, labels, accepted, confirmed)
-    person_of_row = enforce_feedback(table, person_of_row, confirmed, rejected)
-    write_assignments(library, table, labels, person_of_row)
+    # New people and the faces given to them land together: a kill between the two would leave
+    # empty "Person N" entries.
+    with library.transaction():
+        person_of_row = map_clusters_to_people(library, table, labels, accepted, confirmed)
+        person_of_row = enforce_feedback(table, person_of_row, confirmed, rejected)
+        write_assignments(library, table, labels, person_of_row)
     assign_faceless(library)
     people_after = {int(r[0]) for r in library.db.execute("SELECT id FROM people WHERE merged_into IS NULL")}
     return ClusterSummary(

@@ -259,7 +259,13 @@ class Library:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (a kill leaves the last commit)."""
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (a kill leaves the last commit).
+
+        Inside another transaction it joins that one, so steps that must land together (the
+        people `cluster` creates and the faces it gives them) can each use their own block."""
+        if self.db.in_transaction:
+            yield self.db
+            return
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db

@@ -129,3 +129,31 @@ def test_naming_an_ungrouped_face_makes_a_person_that_stays(sample_library: Path
             "AND id != ? ORDER BY id LIMIT 1", (face,)
         ).fetchone()[0]
         assert people.name_face(library, int(other), "dan") == dan
+
+
+def test_a_cluster_killed_while_writing_leaves_no_empty_people(tmp_path) -> None:
+    """New people and their faces are written in one transaction: a failure between the two
+    steps leaves the library as it was."""
+    import pytest
+
+    from memories import clustering
+    from memories.pipeline import index_and_assign
+    from memories.store import Library
+
+    samples = __import__("pathlib").Path(__file__).resolve().parents[1] / "samples" / "photos"
+    with Library(tmp_path / "lib") as library:
+        index_and_assign(library, [samples])
+        before = library.db.execute("SELECT COUNT(*) FROM people").fetchone()[0]
+
+        def killed(*args: object) -> None:
+            raise KeyboardInterrupt
+
+        original = clustering.write_assignments
+        clustering.write_assignments = killed  # type: ignore[assignment]
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                clustering.recluster(library)
+        finally:
+            clustering.write_assignments = original
+        assert library.db.execute("SELECT COUNT(*) FROM people").fetchone()[0] == before
+        assert not library.db.in_transaction
