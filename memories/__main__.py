@@ -1,3 +1,3 @@
-from memories.cli import app
+from memories.cli import main
 
-app()
+main()

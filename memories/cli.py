@@ -6,7 +6,9 @@ Heavy libraries (onnxruntime, OpenCV, moviepy) are imported inside the verbs tha
 
 from __future__ import annotations
 
+import errno
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -129,8 +131,32 @@ def summary(library: LibraryOption = None, as_json: JsonOption = False) -> None:
     _emit(data, as_json, "  ".join(f"{k}: {v}" for k, v in data.items()))
 
 
-def main() -> None:  # pragma: no cover
-    app()
+def main() -> None:
+    """The `memories` command: the app, with the faults a disk can raise said in one line."""
+    try:
+        app()
+    except (sqlite3.OperationalError, OSError) as error:
+        message = fault_message(error)
+        if message is None:
+            raise
+        print(f"memories: error: {message}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def fault_message(error: BaseException) -> str | None:
+    """One line for a full disk or a read-only library; None for anything else (a real bug)."""
+    text = str(error)
+    code = getattr(error, "errno", None)
+    where = getattr(error, "filename", None)
+    if code == errno.ENOSPC or "database or disk is full" in text:
+        place = f" at {where}" if where else ""
+        return (
+            f"disk full{place}: everything indexed so far is kept; free some space and run the "
+            "same command again to continue"
+        )
+    if code == errno.EROFS or "readonly database" in text or "read-only file system" in text.lower():
+        return "the library is read-only (a read-only disk or folder): it can be browsed, not changed"
+    return None
 
 
 # --- people ---------------------------------------------------------------------------------

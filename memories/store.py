@@ -15,10 +15,12 @@ Re-clustering reads the feedback tables and never deletes a person a user has to
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
@@ -157,7 +159,21 @@ def resolve_library(path: Path | str | None) -> Path:
     return settings.DEFAULT_LIBRARY
 
 
+def writable(database: Path) -> bool:
+    """Can the library be changed: its folder (for the WAL files) and the database file itself."""
+    folder = database.parent
+    if not os.access(folder, os.W_OK) or (database.exists() and not os.access(database, os.W_OK)):
+        return False
+    return not (os.statvfs(folder).f_flag & os.ST_RDONLY)  # root passes os.access on a ro mount
+
+
 def connect(database: Path) -> sqlite3.Connection:
+    if database.exists() and not writable(database):
+        # immutable: SQLite reads without creating or locking the -wal/-shm files it cannot write
+        uri = f"file:{quote(str(database))}?immutable=1"
+        connection = sqlite3.connect(uri, uri=True, isolation_level=None)
+        connection.row_factory = sqlite3.Row
+        return connection
     connection = sqlite3.connect(database, timeout=30.0, isolation_level=None)
     connection.row_factory = sqlite3.Row
     connection.execute("PRAGMA journal_mode=WAL")
@@ -172,6 +188,8 @@ def migrate(connection: sqlite3.Connection) -> int:
     Each step reads the version under the write lock (BEGIN IMMEDIATE) it migrates under, so two
     commands opening a new library at once never both create its tables."""
     found = int(connection.execute("PRAGMA user_version").fetchone()[0])
+    if found == SCHEMA_VERSION:  # nothing to do: no write lock (a read-only library opens too)
+        return found
     while True:
         connection.execute("BEGIN IMMEDIATE")
         try:
