@@ -79,6 +79,9 @@ def read_photo(path: Path, *, decode: bool = True) -> Photo:
         content_hash, size = hash_file(path)
     except OSError as error:
         raise PhotoError(_os_reason(error)) from error
+    oversized = oversized_png_chunk(path)
+    if oversized is not None:
+        raise PhotoError(oversized)
     try:
         with warnings.catch_warnings(record=True) as caught, Image.open(path) as image:
             warnings.simplefilter("always")
@@ -122,6 +125,32 @@ def read_photo(path: Path, *, decode: bool = True) -> Photo:
         warning=warning,
         pixel_scale=pixel_scale,
     )
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+
+
+def oversized_png_chunk(path: Path) -> str | None:
+    """Why a PNG must not be decoded: a text chunk over settings.MAX_PNG_TEXT_CHUNK_BYTES. Read
+    from the chunk headers alone (seeking past the data), because Pillow reads a whole chunk
+    into memory before it checks the size: a 512 MB text chunk cost a worker 1.9 GB."""
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(8) != PNG_SIGNATURE:
+                return None
+            while header := handle.read(8):
+                if len(header) < 8:
+                    return None
+                length, kind = struct.unpack(">I", header[:4])[0], header[4:]
+                if kind in PNG_TEXT_CHUNKS and length > settings.MAX_PNG_TEXT_CHUNK_BYTES:
+                    return f"PNG text chunk of {length / 2**20:.0f} MB (limit {settings.MAX_PNG_TEXT_CHUNK_BYTES // 2**20} MB)"
+                if kind in (b"IDAT", b"IEND"):
+                    return None
+                handle.seek(length + 4, os.SEEK_CUR)  # the data and its CRC
+    except OSError:
+        return None  # the decoder reports what is wrong with the file
+    return None
 
 
 def reduce_decode(image: Image.Image, longest_side: int) -> None:

@@ -23,6 +23,9 @@ IMAGE_SUFFIXES = frozenset(
 # Pillow's own bomb guard trips at ~179 Mpx; we refuse earlier: no phone or DSLR photo is over
 # 120 Mpx, and a 30000x30000 PNG (900 Mpx) must be rejected before any pixel is decoded.
 MAX_IMAGE_PIXELS = 120_000_000
+# A PNG text chunk (tEXt, zTXt, iTXt: comments, XMP) larger than this is refused before decoding;
+# Pillow's own cap on one chunk is the same 1 MB, but it applies it after reading the chunk whole.
+MAX_PNG_TEXT_CHUNK_BYTES = 1 << 20
 # Photos are decoded for recognition at the smallest JPEG scale that keeps this longest side: a
 # 4032 x 3024 photo at 2016 x 1512 (0.09 s instead of 0.27 s here). There a 40 px face of the
 # original is 20 px, which the detector still finds (recognition.settings DetectionSettings

@@ -311,3 +311,15 @@ def test_a_run_killed_after_storing_photos_is_finished_by_the_next(tmp_path: Pat
         expected = clean.db.execute("SELECT COUNT(DISTINCT moment_id) FROM assets").fetchone()[0]
     with Library(tmp_path / "lib") as library:
         assert library.db.execute("SELECT COUNT(DISTINCT moment_id) FROM assets").fetchone()[0] == expected
+
+
+def test_a_png_with_a_huge_text_chunk_is_refused_before_decoding(tmp_path: Path) -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_input_memory import make_png_with_huge_text
+
+    from memories.photos import PhotoError, read_photo
+
+    path = tmp_path / "huge-text.png"
+    make_png_with_huge_text(path, 3 << 20)
+    with pytest.raises(PhotoError, match="PNG text chunk of 3 MB"):
+        read_photo(path)
