@@ -170,6 +170,30 @@ def _person_action(action: Any, *args: Any) -> Any:
 
 
 @app.command()
+def forget(
+    paths: Annotated[list[Path], typer.Argument(help="Photos, or folders of photos, to forget.")],
+    library: LibraryOption = None,
+    missing: Annotated[
+        bool, typer.Option("--missing", help="Only the photos whose file is gone from these (existing) folders.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Forget photos on purpose: they leave the library with their faces (people and names stay).
+
+    Nothing is ever forgotten because a file cannot be seen; with --missing, each folder must
+    exist (an unplugged drive forgets nothing)."""
+    from memories.forget import ForgetError
+    from memories.forget import forget as forget_photos
+
+    lib = _open(library)
+    try:
+        count = forget_photos(lib, paths, missing=missing)
+    except ForgetError as error:
+        _fail(str(error))
+    _emit({"forgotten": count}, as_json, f"forgot {count} photo{'' if count == 1 else 's'}")
+
+
+@app.command()
 def people(
     library: LibraryOption = None,
     hidden: Annotated[bool, typer.Option("--hidden", help="Include hidden people.")] = False,

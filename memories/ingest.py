@@ -30,6 +30,7 @@ from memories.workers import die_with_parent
 @dataclass
 class IndexSummary:
     new: int = 0
+    edited: int = 0  # a known file with new content: the earlier version replaced
     moved: int = 0
     unchanged: int = 0
     recognised: int = 0
@@ -41,7 +42,7 @@ class IndexSummary:
     def line(self) -> str:
         skipped = sum(self.skipped.values())
         text = (
-            f"indexed {self.new} new, {self.moved} moved, {self.unchanged} unchanged, "
+            f"indexed {self.new} new, {self.edited} edited, {self.moved} moved, {self.unchanged} unchanged, "
             f"{skipped} skipped; {self.faces} faces found, {self.assigned} assigned to known people"
         )
         if skipped:
@@ -51,6 +52,7 @@ class IndexSummary:
     def as_dict(self) -> dict[str, Any]:
         return {
             "new": self.new,
+            "edited": self.edited,
             "moved": self.moved,
             "unchanged": self.unchanged,
             "recognised": self.recognised,
@@ -171,7 +173,7 @@ def index(
     todo = _plan(library, walk_photos(existing_roots, report, skip=library.root), recognise, summary)
     if todo:
         _run(library, todo, recognise, workers, recogniser_options or {}, summary, report, progress)
-    if summary.new or summary.moved or summary.recognised or photos_without_moment(library):
+    if summary.new or summary.edited or summary.moved or summary.recognised or photos_without_moment(library):
         moments.rebuild_moments(library)
     return summary
 
@@ -273,26 +275,50 @@ def _store(library: Library, results: list[FileResult], summary: IndexSummary, r
                 report(f"memories: warning: {display_path(result.path)}: {photo.warning}")
             if result.error:  # read fine, recognition failed: keep the asset, retry next run
                 report(f"memories: warning: {display_path(result.path)}: {result.error}")
-            asset_id, is_new, was_recognised = _upsert_asset(db, photo, recognised=result.recognised)
-            if is_new:
+            asset_id, is_new, was_recognised, edited = _upsert_asset(db, photo, recognised=result.recognised)
+            if edited:
+                summary.edited += 1
+            elif is_new:
                 summary.new += 1
             elif result.recognised and not was_recognised:
                 summary.recognised += 1
             else:
                 summary.moved += 1
             if result.recognised and not was_recognised:
-                summary.faces += _store_observations(db, asset_id, result.observations)
-            elif is_new and photo.meta.regions:
+                summary.faces += _store_observations(db, asset_id, result.observations, superseded=edited)
+            elif (is_new or edited) and photo.meta.regions:
                 _store_regions(db, asset_id, photo)
 
 
-def _upsert_asset(db: Any, photo: Photo, recognised: bool) -> tuple[int, bool, bool]:
-    """(asset id, whether it is new, whether it was already recognised)."""
+def _upsert_asset(db: Any, photo: Photo, recognised: bool) -> tuple[int, bool, bool, bool]:
+    """(asset id, whether it is new, whether it was already recognised, whether it replaces the
+    earlier version of an edited photo).
+
+    A photo is its content hash; a file at a known path with new content is that photo edited
+    (or replaced) when the earlier content was seen at no other path: it keeps its asset id, so
+    the faces that still match keep what the user said about them (_store_observations)."""
     meta = photo.meta
     path = str(photo.path)
     row = db.execute(
         "SELECT id, recognised FROM assets WHERE content_hash = ?", (photo.content_hash,)
     ).fetchone()
+    if row is None:
+        earlier = db.execute(
+            "SELECT p.asset_id FROM asset_paths p WHERE p.path = ? "
+            "AND (SELECT COUNT(*) FROM asset_paths q WHERE q.asset_id = p.asset_id) = 1",
+            (path,),
+        ).fetchone()
+        if earlier is not None:
+            db.execute(
+                "UPDATE assets SET content_hash = ?, recognised = 0 WHERE id = ?",
+                (photo.content_hash, int(earlier["asset_id"])),
+            )
+            row = db.execute("SELECT id, recognised FROM assets WHERE id = ?", (int(earlier["asset_id"]),)).fetchone()
+            edited = True
+        else:
+            edited = False
+    else:
+        edited = False
     taken = meta.taken
     if taken is None:
         taken, time_source = datetime.fromtimestamp(photo.file_mtime, UTC), "file"
@@ -322,6 +348,10 @@ def _upsert_asset(db: Any, photo: Photo, recognised: bool) -> tuple[int, bool, b
         asset_id, is_new, was_recognised = int(cursor.lastrowid), True, False
     else:
         asset_id, is_new, was_recognised = int(row["id"]), False, bool(row["recognised"])
+        if edited:
+            # The earlier version's faces: those the new one still shows are matched by box when it
+            # is recognised; until then only what the user touched is kept.
+            _drop_untouched_faces(db, asset_id)
         db.execute(
             "UPDATE assets SET path=?, file_size=?, format=?, width=?, height=?, orientation=?, taken_at=?, "
             "taken_ts=?, time_source=?, latitude=?, longitude=?, camera=?, recognised=MAX(recognised, ?) "
@@ -334,7 +364,16 @@ def _upsert_asset(db: Any, photo: Photo, recognised: bool) -> tuple[int, bool, b
         "file_mtime=excluded.file_mtime",
         (path, asset_id, photo.file_size, photo.file_mtime),
     )
-    return asset_id, is_new, was_recognised
+    return asset_id, is_new, was_recognised, edited
+
+
+def _drop_untouched_faces(db: Any, asset_id: int) -> None:
+    db.execute(
+        "DELETE FROM observations WHERE asset_id = ? "
+        "AND id NOT IN (SELECT observation_id FROM feedback_confirmations) "
+        "AND id NOT IN (SELECT observation_id FROM feedback_rejections)",
+        (asset_id,),
+    )
 
 
 def _store_regions(db: Any, asset_id: int, photo: Photo) -> None:
@@ -354,10 +393,11 @@ def _store_regions(db: Any, asset_id: int, photo: Photo) -> None:
         )
 
 
-def _store_observations(db: Any, asset_id: int, observations: list[Any]) -> int:
+def _store_observations(db: Any, asset_id: int, observations: list[Any], superseded: bool = False) -> int:
     """Store an asset's observations. Earlier ones of the same face (box IoU >= 0.5) are updated in
     place, so their ids and everything the user said about them stay; earlier faces no longer
-    detected are dropped unless the user named, confirmed or rejected them."""
+    detected are dropped unless the user named, confirmed or rejected them, or, when the photo
+    was edited (superseded), dropped all the same: that face is no longer in the photo."""
     from memories.recognise import iou
 
     old = db.execute(
@@ -408,6 +448,6 @@ def _store_observations(db: Any, asset_id: int, observations: list[Any]) -> int:
                 (*values, obs.xmp_name, best),
             )
     for face_id, row in unmatched.items():
-        if not row["touched"]:
+        if not row["touched"] or superseded:
             db.execute("DELETE FROM observations WHERE id = ?", (face_id,))
     return sum(1 for obs in observations if obs.source == "detector")  # faces found (not XMP, not bodies)

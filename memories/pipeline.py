@@ -39,7 +39,7 @@ def index_and_assign(
     )
     # Also when this run found nothing new but a killed one stored photos: each step picks up
     # what the database holds (unassigned faces, photos missing from the graph).
-    if summary.new or summary.recognised or summary.moved or pending:
+    if summary.new or summary.edited or summary.recognised or summary.moved or pending:
         apply_xmp_names(library)
         summary.assigned = assign_new_faces(library)
         assign_faceless(library)
