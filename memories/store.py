@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -176,7 +177,16 @@ def connect(database: Path) -> sqlite3.Connection:
         return connection
     connection = sqlite3.connect(database, timeout=30.0, isolation_level=None)
     connection.row_factory = sqlite3.Row
-    connection.execute("PRAGMA journal_mode=WAL")
+    # Switching a new database to WAL needs a moment alone with it, and SQLite answers "locked"
+    # at once (without its busy wait) when another command is opening it too: wait and retry.
+    for attempt in range(300):
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == 299:
+                raise
+            time.sleep(0.1)
     connection.execute("PRAGMA foreign_keys=ON")
     connection.execute("PRAGMA synchronous=NORMAL")
     return connection

@@ -93,8 +93,10 @@ def test_second_run_does_no_work_and_moves_keep_identity(tmp_path: Path) -> None
         moved = index(library, [photos], recognise=False)
         assert (moved.new, moved.moved) == (0, 1)
         assert dict(library.db.execute("SELECT content_hash, id FROM assets").fetchall()) == ids_before
-        Image.new("RGB", (64, 48), (9, 9, 9)).save(second)  # an edit: new content, new asset
-        assert index(library, [photos], recognise=False).new == 1
+        Image.new("RGB", (64, 48), (9, 9, 9)).save(second)  # an edit: new content, same photo
+        edited = index(library, [photos], recognise=False)
+        assert (edited.new, edited.edited) == (0, 1)
+        assert library.db.execute("SELECT COUNT(*) FROM assets").fetchone()[0] == 2
 
 
 def test_bad_input_is_reported_and_skipped(tmp_path: Path) -> None:
