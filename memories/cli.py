@@ -478,7 +478,7 @@ def _render_progress() -> Any:
     bar: dict[str, Progress] = {}
 
     def update(done: int, total: int) -> None:
-        if "bar" not in bar:
+        if "bar" not in bar or done < bar["bar"].done:  # export: the next movie starts a new bar
             bar["bar"] = Progress(total, "rendering frames")
         bar["bar"].advance(done - bar["bar"].done)
         if done >= total:
@@ -545,17 +545,31 @@ def export(
     theme: Annotated[str, typer.Option("--theme", help="Theme id.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the movies to.")],
     all_: Annotated[bool, typer.Option("--all", help="Every suggestion of the theme (required).")] = False,
+    length: Annotated[str | None, typer.Option(help="short (30 s), medium (60 s) or long (90 s).")] = None,
+    size: Annotated[
+        str | None, typer.Option(help="WxH, or 720p, 1080p, portrait (default 1280x720).")
+    ] = None,
     library: LibraryOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Render every suggestion of a theme; those already rendered and unchanged are skipped."""
+    """Render every suggestion of a theme; those already rendered to this folder and unchanged are
+    skipped, and one that cannot be made is named on stderr while the rest go on."""
     from memories.making import NoSuchMemory, export_theme
+    from memories.render import AudioError, RenderError
 
     if not all_:
         _fail("say --all to render every suggestion of the theme")
     try:
-        rows = export_theme(_open(library), theme, output)
-    except NoSuchMemory as error:
+        rows = export_theme(
+            _open(library),
+            theme,
+            output,
+            length=length,
+            size=_size(size),
+            progress=_render_progress(),
+            report=lambda line: print(f"memories: {line}", file=sys.stderr),
+        )
+    except (NoSuchMemory, RenderError, AudioError, ValueError) as error:
         _fail(str(error).strip("'\""))
     _emit(rows, as_json, table(rows, ["key", "skipped", "video"]))
 

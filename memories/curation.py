@@ -22,6 +22,10 @@ import numpy as np
 from scipy import fft
 
 
+class TooFewPhotos(ValueError):
+    """Fewer usable photos than the theme needs: the memory cannot be made (yet)."""
+
+
 @dataclass(frozen=True)
 class CurationSettings:
     # Two 64-bit perceptual hashes this close are the same shot (a burst, a re-save, a small
@@ -230,7 +234,7 @@ def curate(
         if photo not in chosen:
             dropped["over the limit"].append(photo.asset_id)
     if len(chosen) < min_photos:
-        raise ValueError(f"only {len(chosen)} usable photos, the theme needs {min_photos}")
+        raise TooFewPhotos(f"only {len(chosen)} usable photos, the theme needs {min_photos}")
     chosen.sort(key=lambda p: (_timestamp(p), str(p.asset_id)))
     key = max(range(len(chosen)), key=lambda i: (scores[chosen[i].asset_id], -i)) if chosen else 0
     return Curation(chosen, key, scores, dict(dropped))

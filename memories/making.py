@@ -19,7 +19,7 @@ from typing import Any
 import networkx as nx
 
 from memories import settings
-from memories.curation import CandidateFace, CandidatePhoto, curate, fingerprint
+from memories.curation import CandidateFace, CandidatePhoto, TooFewPhotos, curate, fingerprint
 from memories.graph_store import load as load_graph
 from memories.render import MemoryPlan, PlanPhoto, render_memory
 from memories.render import settings as render_settings
@@ -231,7 +231,15 @@ def render_candidate(
     ).fetchone()
     # Unchanged means the same plan and a render that finished (a killed one has no sidecar, or a
     # movie shorter than its sidecar says): anything else is rendered again.
-    if skip_unchanged and previous and previous["signature"] == sig and render_is_complete(Path(previous["path"])):
+    output = output.resolve()
+    # Unchanged also means rendered to this same place: exporting to a new folder renders again.
+    if (
+        skip_unchanged
+        and previous
+        and previous["signature"] == sig
+        and Path(previous["path"]) == output
+        and render_is_complete(output)
+    ):
         return {"key": candidate.key, "video": previous["path"], "skipped": True}
     result = render_memory(memory_plan, output, size=size, music=music, progress=progress)
     with library.transaction() as db:
@@ -298,9 +306,18 @@ def make_by_key(library: Library, key: str, progress: Progress | None = None) ->
 
 
 def export_theme(
-    library: Library, theme_id: str, output_dir: Path, progress: Progress | None = None
+    library: Library,
+    theme_id: str,
+    output_dir: Path,
+    *,
+    length: str | None = None,
+    size: tuple[int, int] = render_settings.DEFAULT_SIZE,
+    progress: Progress | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Render every suggestion of a theme into output_dir, skipping the unchanged ones."""
+    """Render every suggestion of a theme into output_dir, skipping those already rendered there
+    unchanged. A suggestion whose photos can no longer make a movie (moved away, too few usable
+    ones) is reported and left out; the others are still rendered."""
     themes = themes_for(library)
     if theme_id not in themes:
         raise NoSuchMemory(f"no theme {theme_id!r}; themes: {', '.join(sorted(themes))}")
@@ -308,7 +325,14 @@ def export_theme(
     results = []
     for candidate in candidates(library, theme):
         output = output_dir / f"{candidate.key.replace(':', '-')}.mp4"
-        results.append(
-            render_candidate(library, theme, candidate, output, progress=progress, skip_unchanged=True)
-        )
+        try:
+            results.append(
+                render_candidate(
+                    library, theme, candidate, output, length=length, size=size, progress=progress,
+                    skip_unchanged=True,
+                )
+            )
+        except TooFewPhotos as error:
+            if report:
+                report(f"skipped {candidate.key}: {error}")
     return results

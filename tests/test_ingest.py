@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import shutil
-import signal
 import sqlite3
 import struct
 import subprocess
 import sys
-import time
 import zlib
 from pathlib import Path
 
@@ -152,89 +149,6 @@ def test_bad_input_is_reported_and_skipped(tmp_path: Path) -> None:
     assert summary["new"] == 1  # good.jpg; the loop did not index it twice
     assert summary["skipped"] == 7 + (1 if os.geteuid() != 0 else 0)
     assert summary["missing_roots"]
-
-
-def _moments(library: Path) -> set[frozenset[str]]:
-    with sqlite3.connect(library / "library.sqlite3") as db:
-        groups: dict[int, set[str]] = {}
-        for content, moment in db.execute("SELECT content_hash, moment_id FROM assets"):
-            groups.setdefault(moment, set()).add(content)
-    return {frozenset(g) for g in groups.values()}
-
-
-def _graph_photos(library: Path) -> set[str]:
-    import graph as kg
-
-    with sqlite3.connect(library / "library.sqlite3") as db:
-        hashes = dict(db.execute("SELECT id, content_hash FROM assets").fetchall())
-    nodes = kg.load_graph(library / "graph.json").nodes
-    return {hashes[int(str(n).split(":")[1])] for n in nodes if str(n).startswith("asset:")}
-
-
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, stack = [], [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def test_killed_run_resumes_to_the_same_library(tmp_path: Path) -> None:
-    """kill -9 at seeded random moments, twice, then a full run: the same photos, moments and
-    graph as an uninterrupted run, and no process of the killed runs left alive."""
-    photos = tmp_path / "photos"
-    shutil.copytree(SAMPLES, photos)
-    clean = tmp_path / "clean"
-    subprocess.run(
-        [*CLI, "index", str(photos), "-L", str(clean), "--no-faces"], check=True, capture_output=True
-    )
-    expected = _assets(clean)
-    rng = random.Random(7)
-    for attempt in range(3):
-        library = tmp_path / f"killed{attempt}"
-        spawned: list[int] = []
-        for _ in range(2):
-            process = subprocess.Popen(
-                [*CLI, "index", str(photos), "-L", str(library), "--no-faces", "--workers", "2"],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            deadline = time.monotonic() + rng.uniform(0.8, 2.5)
-            while time.monotonic() < deadline:
-                spawned += _descendants(process.pid)
-                time.sleep(0.05)
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-        subprocess.run(
-            [*CLI, "index", str(photos), "-L", str(library), "--no-faces"], check=True, capture_output=True
-        )
-        assert _assets(library) == expected
-        assert _moments(library) == _moments(clean)
-        assert _graph_photos(library) == _graph_photos(clean) == {h for h, _ in expected}
-        time.sleep(0.5)
-        assert not [pid for pid in set(spawned) if _alive(pid)]
-        with sqlite3.connect(library / "library.sqlite3") as db:
-            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            duplicates = db.execute(
-                "SELECT COUNT(*) - COUNT(DISTINCT asset_id) FROM observations WHERE source='xmp'"
-            )
-            assert duplicates.fetchone()[0] == 0
 
 
 def test_index_runs_with_the_network_blocked(tmp_path: Path) -> None:
