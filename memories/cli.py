@@ -323,6 +323,161 @@ def suggest_merges(library: LibraryOption = None, as_json: JsonOption = False) -
 
 
 # --- the knowledge graph --------------------------------------------------------------------
+memory_app = typer.Typer(
+    help="Your say over memories: hide, dismiss, take a photo out, set the key photo, title, mood, "
+    "length or music; feature a person, place or dates less or never.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(memory_app, name="memory")
+KeyArgument = Annotated[str, typer.Argument(help="The memory's key (see `memories suggest`).")]
+
+
+def _memory_call(library: Path | None, key: str, action: Any) -> None:
+    """Check the memory exists, then record the user's choice about it."""
+    from memories.making import NoSuchMemory, find_candidate
+
+    lib = _open(library)
+    try:
+        _, candidate = find_candidate(lib, key)
+        action(lib, candidate)
+    except (NoSuchMemory, ValueError) as error:
+        _fail(str(error).strip("'\""))
+
+
+@memory_app.command("hide")
+def memory_hide(key: KeyArgument, library: LibraryOption = None) -> None:
+    """Hide a memory: never suggested, made by theme or exported again (`unhide` undoes it)."""
+    from memories import memory_choices
+
+    _memory_call(library, key, lambda lib, _: memory_choices.hide(lib, key))
+    print(f"hid {key}")
+
+
+@memory_app.command("unhide")
+def memory_unhide(key: KeyArgument, library: LibraryOption = None) -> None:
+    """Bring back a hidden or dismissed memory."""
+    from memories import memory_choices
+
+    def undo(lib: Any, _: Any) -> None:
+        memory_choices.hide(lib, key, hidden=False)
+        memory_choices.dismiss(lib, key, None)
+
+    _memory_call(library, key, undo)
+    print(f"{key} is suggested again")
+
+
+@memory_app.command("dismiss")
+def memory_dismiss(key: KeyArgument, library: LibraryOption = None) -> None:
+    """Not now: the suggestion goes away until more photos join it."""
+    from memories import memory_choices
+
+    _memory_call(library, key, lambda lib, c: memory_choices.dismiss(lib, key, len(c.assets)))
+    print(f"dismissed {key}")
+
+
+@memory_app.command("remove-photo")
+def memory_remove_photo(
+    key: KeyArgument,
+    photo: Annotated[int, typer.Argument(help="Photo id (see the movie's .json or `memories search`).")],
+    restore: Annotated[bool, typer.Option("--restore", help="Put it back instead.")] = False,
+    library: LibraryOption = None,
+) -> None:
+    """Take a photo out of one memory (it stays in the library and in other memories)."""
+    from memories import memory_choices
+
+    def act(lib: Any, candidate: Any) -> None:
+        if not restore and photo not in candidate.assets:
+            raise ValueError(f"photo {photo} is not in {key}")
+        memory_choices.remove_photo(lib, key, photo, removed=not restore)
+
+    _memory_call(library, key, act)
+    print(f"put photo {photo} back into {key}" if restore else f"took photo {photo} out of {key}")
+
+
+@memory_app.command("key-photo")
+def memory_key_photo(
+    key: KeyArgument,
+    photo: Annotated[int, typer.Argument(help="Photo id: the poster and the cards' background.")],
+    library: LibraryOption = None,
+) -> None:
+    """Choose the photo a memory opens with (its poster and title background)."""
+    from memories import memory_choices
+
+    def act(lib: Any, candidate: Any) -> None:
+        if photo not in candidate.assets:
+            raise ValueError(f"photo {photo} is not in {key}")
+        memory_choices.set_key_photo(lib, key, photo)
+
+    _memory_call(library, key, act)
+    print(f"photo {photo} is the key photo of {key}")
+
+
+@memory_app.command("set")
+def memory_set(
+    key: KeyArgument,
+    title: Annotated[str | None, typer.Option(help="Its title ('' for the theme's).")] = None,
+    mood: Annotated[str | None, typer.Option(help="gentle, chill, uplifting, happy, sentimental or epic.")] = None,
+    length: Annotated[str | None, typer.Option(help="short, medium or long.")] = None,
+    music: Annotated[str | None, typer.Option(help="A music file or folder ('' for the synthesised).")] = None,
+    library: LibraryOption = None,
+) -> None:
+    """Set a memory's title, mood, length or music; `make` and `export` use them from then on."""
+    from memories import memory_choices
+    from memories.render import settings as render_settings
+
+    if mood and mood not in render_settings.MOODS:
+        _fail(f"unknown mood {mood!r}: {', '.join(render_settings.MOODS)}")
+    if length and length not in render_settings.LENGTH_SECONDS:
+        _fail(f"unknown length {length!r}: short, medium or long")
+    if music and not Path(music).exists():
+        _fail(f"no music at {music}")
+    if title is not None and len(title) > MAX_TITLE_CHARS:
+        _fail(f"a title has at most {MAX_TITLE_CHARS} characters")
+    given = {"title": title, "mood": mood, "length": length, "music": str(Path(music).resolve()) if music else music}
+
+    def act(lib: Any, _: Any) -> None:
+        for field, value in given.items():
+            if value is not None:
+                memory_choices.edit(lib, key, field, value or None)
+
+    _memory_call(library, key, act)
+    print(f"updated {key}")
+
+
+@memory_app.command("feature")
+def memory_feature(
+    kind: Annotated[str, typer.Argument(help="person, place or dates.")],
+    value: Annotated[str, typer.Argument(help="A person's name or id, a place, or FIRST..LAST days.")],
+    less: Annotated[bool, typer.Option("--less", help="Suggest memories of it less often.")] = False,
+    never: Annotated[bool, typer.Option("--never", help="Leave it out of every memory.")] = False,
+    normal: Annotated[bool, typer.Option("--normal", help="Undo --less or --never.")] = False,
+    library: LibraryOption = None,
+) -> None:
+    """Feature a person, a place or a span of dates less, never, or normally again."""
+    import graph as kg
+    from memories import memory_choices
+    from memories.graph_store import load
+
+    if sum((less, never, normal)) != 1:
+        _fail("say one of --less, --never or --normal")
+    lib = _open(library)
+    if kind == "person":
+        try:
+            value = str(load(lib).nodes[kg.resolve_person(load(lib), value)]["id"])
+        except kg.PersonLookupError as error:
+            _fail(str(error).strip("'\""))
+    level = "less" if less else "never" if never else "normal"
+    try:
+        memory_choices.feature(lib, kind, value, level)  # type: ignore[arg-type]
+    except ValueError as error:
+        _fail(str(error))
+    print(f"{kind} {value}: featured {level}")
+
+
+MAX_TITLE_CHARS = 120  # a title card and a poster hold about this much at their smallest font
+
+
 graph_app = typer.Typer(
     help="Ask the knowledge graph: people, groups, places, trips.",
     no_args_is_help=True,

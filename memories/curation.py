@@ -72,6 +72,8 @@ class CandidatePhoto:
     moment: Hashable | None = None
     sharpness: float | None = None  # variance of the Laplacian (see `sharpness`)
     phash: int | None = None  # 64-bit perceptual hash
+    mirrored_phash: int | None = None  # the same of the photo flipped left to right
+    clutter: str | None = None  # a receipt, document, screenshot or blank photo: never in a memory
     hidden: bool = False
     path: Path | None = None
 
@@ -86,6 +88,10 @@ class Curation:
     def frame_boxes(self, index: int, people: Sequence[Hashable]) -> list[tuple[float, float, float, float]]:
         """The boxes the renderer must keep in frame for photo `index` (`PlanPhoto.faces`)."""
         return faces_to_keep(self.photos[index], set(people))
+
+    def other_boxes(self, index: int, people: Sequence[Hashable]) -> list[tuple[float, float, float, float]]:
+        """The boxes the renderer must not cut but need not show for photo `index` (`PlanPhoto.others`)."""
+        return other_faces(self.photos[index], set(people))
 
 
 # --- image measures (pure) -------------------------------------------------------------------
@@ -121,14 +127,28 @@ def sharpness(grey: np.ndarray) -> float:
     return float(cv2.Laplacian(grey, cv2.CV_32F).var())
 
 
-def fingerprint(path: Path) -> tuple[int, float]:
-    """(pHash, sharpness) of an image file, EXIF orientation applied (the I/O edge of this module)."""
+@dataclass(frozen=True)
+class Fingerprint:
+    """What curation needs to know of a photo's pixels."""
+
+    phash: int
+    mirrored_phash: int  # of the photo flipped left to right: a mirrored copy is still a duplicate
+    sharpness: float
+    clutter: str | None  # "receipt", "document", "screenshot", "blank" or None for a real photo
+
+
+def fingerprint(path: Path) -> Fingerprint:
+    """Hashes, sharpness and clutter class of an image file, EXIF orientation applied (the I/O
+    edge of this module)."""
     from PIL import Image, ImageOps
 
+    from memories.clutter import clutter_kind
+
     with Image.open(path) as image:
-        image.draft("L", (SHARPNESS_SIDE * 2, SHARPNESS_SIDE * 2))
-        grey = np.asarray(ImageOps.exif_transpose(image).convert("L"))
-    return phash(grey), sharpness(grey)
+        image.draft("RGB", (SHARPNESS_SIDE * 2, SHARPNESS_SIDE * 2))
+        rgb = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    return Fingerprint(phash(grey), phash(grey[:, ::-1]), sharpness(grey), clutter_kind(rgb))
 
 
 # --- selection (pure) ------------------------------------------------------------------------
@@ -148,9 +168,23 @@ def featured_faces(
 
 
 def faces_to_keep(photo: CandidatePhoto, people: set[Hashable]) -> list[tuple[float, float, float, float]]:
-    """Every face of a featured person the user has not rejected, however small or unclear: the
-    Ken Burns crop must not cut any of them, even those too small to qualify the photo."""
-    return [face.box for face in photo.faces if face.person in people and not face.rejected]
+    """The faces a shot centres on. With featured people: every face of theirs the user has not
+    rejected, however small or unclear. Without (a trip, a day): every clear face big enough to
+    count, so the crop goes to the people in the photo rather than drift at random."""
+    if people:
+        return [face.box for face in photo.faces if face.person in people and not face.rejected]
+    short = max(1, min(photo.width, photo.height))
+    return [
+        face.box
+        for face in photo.faces
+        if face.clear and min(face.box[2], face.box[3]) >= DEFAULT_SETTINGS.min_face_fraction * short
+    ]
+
+
+def other_faces(photo: CandidatePhoto, people: set[Hashable]) -> list[tuple[float, float, float, float]]:
+    """Every other face in the photo: a shot shows each whole or leaves it out, never cuts it."""
+    kept = set(faces_to_keep(photo, people))
+    return [face.box for face in photo.faces if face.box not in kept]
 
 
 def score(
@@ -188,6 +222,7 @@ def curate(
     max_photos: int,
     min_photos: int = 1,
     settings: CurationSettings = DEFAULT_SETTINGS,
+    per_group: tuple[str, int] | None = None,
 ) -> Curation:
     """The photos of one memory, chronological, and its key photo.
 
@@ -199,6 +234,8 @@ def curate(
     for photo in candidates:
         if photo.hidden:
             dropped["hidden"].append(photo.asset_id)
+        elif photo.clutter:
+            dropped[photo.clutter].append(photo.asset_id)
         elif featured and not featured_faces(photo, featured, settings):
             dropped["no clear featured face"].append(photo.asset_id)
         else:
@@ -221,14 +258,22 @@ def curate(
     ranked = sorted(sharp, key=lambda p: (-scores[p.asset_id], _timestamp(p), str(p.asset_id)))
     unique: list[CandidatePhoto] = []
     for photo in ranked:
-        if photo.phash is not None and any(
-            other.phash is not None and hamming(photo.phash, other.phash) <= settings.duplicate_bits
-            for other in unique
-        ):
+        if any(near_duplicates(photo, other, settings.duplicate_bits) for other in unique):
             dropped["near-duplicate"].append(photo.asset_id)
             continue
         unique.append(photo)
 
+    if per_group and per_group[1] > 0:  # a theme's "at most N a year / a moment"
+        kept: list[CandidatePhoto] = []
+        counts: dict[Hashable, int] = defaultdict(int)
+        for photo in unique:  # best first
+            group = _group_of(photo, per_group[0])
+            if counts[group] >= per_group[1]:
+                dropped[f"over {per_group[1]} per {per_group[0]}"].append(photo.asset_id)
+                continue
+            counts[group] += 1
+            kept.append(photo)
+        unique = kept
     chosen = spread_over_moments(unique, max_photos)
     for photo in unique:
         if photo not in chosen:
@@ -238,6 +283,15 @@ def curate(
     chosen.sort(key=lambda p: (_timestamp(p), str(p.asset_id)))
     key = max(range(len(chosen)), key=lambda i: (scores[chosen[i].asset_id], -i)) if chosen else 0
     return Curation(chosen, key, scores, dict(dropped))
+
+
+def near_duplicates(a: CandidatePhoto, b: CandidatePhoto, bits: int) -> bool:
+    """The same picture, or one of them mirrored (a selfie flipped by the camera app)."""
+    if a.phash is None or b.phash is None:
+        return False
+    if hamming(a.phash, b.phash) <= bits:
+        return True
+    return b.mirrored_phash is not None and hamming(a.phash, b.mirrored_phash) <= bits
 
 
 def spread_over_moments(ranked: Sequence[CandidatePhoto], limit: int) -> list[CandidatePhoto]:
@@ -255,6 +309,14 @@ def spread_over_moments(ranked: Sequence[CandidatePhoto], limit: int) -> list[Ca
                 chosen.append(queue[depth])
         depth += 1
     return chosen
+
+
+def _group_of(photo: CandidatePhoto, kind: str) -> Hashable:
+    if kind == "year":
+        return photo.time.year if photo.time is not None else None
+    if kind == "moment":
+        return photo.moment if photo.moment is not None else ("asset", photo.asset_id)
+    raise ValueError(f"photos are grouped by year or moment, not {kind!r}")
 
 
 def _timestamp(photo: CandidatePhoto) -> float:

@@ -18,6 +18,7 @@ from typing import Any
 
 import networkx as nx
 
+from memories import memory_choices as choices
 from memories import settings
 from memories.curation import CandidateFace, CandidatePhoto, TooFewPhotos, curate, fingerprint
 from memories.graph_store import load as load_graph
@@ -27,7 +28,7 @@ from memories.render.video import render_is_complete
 from memories.store import Library
 from themes.loader import load_themes
 from themes.model import Theme
-from themes.rules import RULES, Candidate
+from themes.rules import RULES, Candidate, within_year
 
 Progress = Callable[..., None]
 
@@ -60,7 +61,10 @@ def candidates(
     year: int | None = None,
     today: date | None = None,
     graph: nx.Graph | None = None,
+    include_hidden: bool = False,
 ) -> list[Candidate]:
+    """The theme's memories as the user wants them: the rule's candidates after the filters, the
+    user's feature choices and photos taken out; hidden and dismissed ones left out unless asked."""
     graph = graph if graph is not None else load_graph(library)
     params = dict(theme.params)
     if people:
@@ -81,7 +85,13 @@ def candidates(
             or any(needle in str(p).casefold() for p in c.context.get("places", []))
         ]
     if year:
-        found = [c for c in found if year in c.context.get("years", [])]
+        narrowed = (within_year(graph, c, year) for c in found)
+        found = [c for c in narrowed if c is not None]
+    found = choices.apply_features(graph, found, choices.feature_choices(library))
+    chosen = choices.memory_choices(library)
+    found = [choices.without_removed(c, chosen.get(c.key)) for c in found]
+    if not include_hidden:
+        found = [c for c in found if choices.visible(c, chosen.get(c.key))]
     return [c for c in found if len(c.assets) >= theme.min_photos]
 
 
@@ -92,7 +102,7 @@ def suggest(library: Library, today: date | None = None, limit: int | None = Non
     rows = []
     for theme in themes_for(library).values():
         for candidate in candidates(library, theme, today=today, graph=graph):
-            title, subtitle = theme.render_title(candidate.context)
+            title, subtitle = titles(library, theme, candidate)
             video = rendered.get(candidate.key)
             video_path = Path(video) if video and Path(video).exists() else None
             rows.append(
@@ -121,14 +131,39 @@ def plan(
     length: str | None = None,
     mood: str | None = None,
 ) -> MemoryPlan:
-    """Curate the candidate's photos into a plan the renderer takes."""
-    length = length or theme.length
+    """Curate the candidate's photos into a plan the renderer takes.
+
+    A length is a most: with too few photos to fill it at the mood's pace, the movie is as long
+    as its photos (so "long" means more moments when there are more, never slower shots). The
+    user's choices for this memory (title, mood, length, key photo) apply unless overridden here."""
+    choice = choices.memory_choices(library).get(candidate.key) or choices.MemoryChoice(candidate.key)
+    length = length or choice.length or theme.length
+    mood = mood or choice.mood or theme.mood
+    if length not in render_settings.LENGTH_SECONDS:
+        raise ValueError(f"unknown length {length!r}: short (30 s), medium (60 s) or long (90 s)")
+    if mood not in render_settings.MOODS:
+        raise ValueError(f"unknown mood {mood!r}: {', '.join(render_settings.MOODS)}")
     photos = _candidate_photos(library, candidate)
     max_photos = min(theme.max_photos, settings.PHOTOS_PER_LENGTH[length])
     chosen = curate(
-        photos, candidate.people, max_photos=max_photos, min_photos=min(theme.min_photos, len(photos))
+        photos,
+        candidate.people,
+        max_photos=max_photos,
+        min_photos=min(theme.min_photos, len(photos)),
+        per_group=candidate.context.get("per_group"),
     )
-    title, subtitle = theme.render_title(candidate.context)
+    title, subtitle = titles(library, theme, candidate)
+    key_photo = chosen.key_photo
+    if choice.key_asset_id is not None:
+        key_photo = next(
+            (i for i, p in enumerate(chosen.photos) if p.asset_id == choice.key_asset_id), key_photo
+        )
+    paced = (
+        render_settings.TITLE_CARD_S
+        + render_settings.END_CARD_S
+        + len(chosen.photos) * render_settings.MOODS[mood].shot_seconds * settings.MAX_SHOT_STRETCH
+    )
+    nominal = render_settings.LENGTH_SECONDS[length]
     return MemoryPlan(
         title=title,
         subtitle=subtitle,
@@ -138,18 +173,27 @@ def plan(
                 width=photo.width,
                 height=photo.height,
                 faces=tuple(chosen.frame_boxes(i, candidate.people)),
+                others=tuple(chosen.other_boxes(i, candidate.people)),
                 time=photo.time,
                 asset_id=int(photo.asset_id),  # type: ignore[call-overload]
             )
             for i, photo in enumerate(chosen.photos)
         ),
         people=tuple(candidate.context.get("people", [])),
-        mood=mood or theme.mood,
+        mood=mood,
         length=length,
+        seconds=None if paced >= nominal else float(max(round(paced), render_settings.MIN_MEMORY_S)),
         reason=candidate.reason,
         theme=theme.id,
-        key_photo=chosen.key_photo,
+        key_photo=key_photo,
     )
+
+
+def titles(library: Library, theme: Theme, candidate: Candidate) -> tuple[str, str]:
+    """(title, subtitle): the theme's, or the title the user gave this memory."""
+    title, subtitle = theme.render_title(candidate.context)
+    choice = choices.memory_choices(library).get(candidate.key)
+    return (choice.title if choice and choice.title else title), subtitle
 
 
 def _candidate_photos(library: Library, candidate: Candidate) -> list[CandidatePhoto]:
@@ -176,7 +220,7 @@ def _candidate_photos(library: Library, candidate: Candidate) -> list[CandidateP
     for row in db.execute(f"SELECT * FROM assets WHERE id IN ({marks}) AND hidden = 0", candidate.assets):
         path = Path(row["path"])
         try:
-            phash, sharpness = fingerprint(path)
+            measured = fingerprint(path)
         except OSError as error:  # moved away since indexing: leave it out, say so
             print(f"memories: skipped {path}: {error}", file=sys.stderr)
             continue
@@ -188,19 +232,27 @@ def _candidate_photos(library: Library, candidate: Candidate) -> list[CandidateP
                 height=int(row["height"]),
                 faces=tuple(faces.get(int(row["id"]), ())),
                 moment=row["moment_id"],
-                sharpness=sharpness,
-                phash=phash,
+                sharpness=measured.sharpness,
+                phash=measured.phash,
+                mirrored_phash=measured.mirrored_phash,
+                clutter=measured.clutter,
                 path=path,
             )
         )
     return photos
 
 
+def memory_seed(key: str) -> int:
+    """The seed of a memory's music and motion: its own for each memory, the same on every render."""
+    return int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:8], 16)
+
+
 def signature(memory_plan: MemoryPlan, size: tuple[int, int], music: Path | None) -> str:
     data = {
         "title": memory_plan.title,
         "subtitle": memory_plan.subtitle,
-        "photos": [[str(p.path), p.asset_id, list(p.faces)] for p in memory_plan.photos],
+        "renderer": render_settings.RENDER_VERSION,
+        "photos": [[str(p.path), p.asset_id, list(p.faces), list(p.others)] for p in memory_plan.photos],
         "mood": memory_plan.mood,
         "length": memory_plan.length,
         "key": memory_plan.key_photo,
@@ -224,6 +276,9 @@ def render_candidate(
     skip_unchanged: bool = False,
 ) -> dict[str, Any]:
     memory_plan = plan(library, theme, candidate, length=length, mood=mood)
+    chosen_music = choices.memory_choices(library).get(candidate.key)
+    if music is None and chosen_music is not None and chosen_music.music:
+        music = Path(chosen_music.music)
     sig = signature(memory_plan, size, music)
     output = output or library.renders_dir / f"{candidate.key.replace(':', '-')}.mp4"
     previous = library.db.execute(
@@ -241,7 +296,9 @@ def render_candidate(
         and render_is_complete(output)
     ):
         return {"key": candidate.key, "video": previous["path"], "skipped": True}
-    result = render_memory(memory_plan, output, size=size, music=music, progress=progress)
+    result = render_memory(
+        memory_plan, output, size=size, music=music, seed=memory_seed(candidate.key), progress=progress
+    )
     with library.transaction() as db:
         db.execute(
             "INSERT INTO renders (theme, key, signature, path) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE "
@@ -292,17 +349,22 @@ def make(
     )
 
 
-def make_by_key(library: Library, key: str, progress: Progress | None = None) -> dict[str, Any]:
-    """Render (or re-render) the suggestion with this key into the library's renders folder."""
+def find_candidate(library: Library, key: str) -> tuple[Theme, Candidate]:
+    """The memory with this key, hidden or dismissed ones included."""
     themes = themes_for(library)
     theme = themes.get(key.split(":", 1)[0])
     if theme is None:
-        raise NoSuchMemory(f"no suggestion {key!r}")
-    graph = load_graph(library)
-    for candidate in candidates(library, theme, graph=graph):
+        raise NoSuchMemory(f"no memory {key!r}: keys look like together:1-2 (see `memories suggest`)")
+    for candidate in candidates(library, theme, include_hidden=True):
         if candidate.key == key:
-            return render_candidate(library, theme, candidate, progress=progress)
-    raise NoSuchMemory(f"no suggestion {key!r} (the library changed since it was suggested)")
+            return theme, candidate
+    raise NoSuchMemory(f"no memory {key!r} (the library changed since it was suggested)")
+
+
+def make_by_key(library: Library, key: str, progress: Progress | None = None) -> dict[str, Any]:
+    """Render (or re-render) the suggestion with this key into the library's renders folder."""
+    theme, candidate = find_candidate(library, key)
+    return render_candidate(library, theme, candidate, progress=progress)
 
 
 def export_theme(

@@ -50,6 +50,10 @@ THEMES_ENV = "MEMORIES_THEMES"  # a folder of user theme files (default: <librar
 # Photos a memory may show, by length: ~2.5 s a photo (the storyboard's pace for the livelier
 # moods) after the title and end cards; calmer moods show them longer and fewer.
 PHOTOS_PER_LENGTH = {"short": 10, "medium": 20, "long": 30}
+# A memory with too few photos for its length at its mood's pace is shortened rather than slowed:
+# shots may run at most this much longer than the mood's shot length (the reviewer found "long"
+# holding the same 17 photos 4-5 s each; 1.25 keeps an uplifting shot under 3.5 s).
+MAX_SHOT_STRETCH = 1.25
 
 # --- people ----------------------------------------------------------------------------------
 # A face's confidence falls to 0 at this distance from its person's mean face (unit-length dlib

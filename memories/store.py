@@ -143,6 +143,32 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
     );
     """,
+    # 2: the user's choices about memories (memories/memory_choices.py): kept apart from what the
+    # rules derive, so that no re-index or re-cluster can undo them.
+    """
+    CREATE TABLE memory_choices (
+        key                TEXT PRIMARY KEY,     -- the memory: theme + what it selects
+        hidden             INTEGER NOT NULL DEFAULT 0,  -- never suggested, made by theme or exported
+        dismissed_at_count INTEGER,              -- dismissed holding this many photos; back if it grows
+        title              TEXT,
+        mood               TEXT,
+        length             TEXT,
+        music              TEXT,
+        key_asset_id       INTEGER REFERENCES assets(id) ON DELETE SET NULL,
+        updated_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    CREATE TABLE memory_removed_photos (
+        key      TEXT NOT NULL,
+        asset_id INTEGER NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+        PRIMARY KEY (key, asset_id)
+    );
+    CREATE TABLE feature_choices (
+        kind  TEXT NOT NULL,   -- person | place | dates
+        value TEXT NOT NULL,   -- a person id, a place name, or FIRST..LAST (YYYY-MM-DD)
+        level TEXT NOT NULL,   -- less | never
+        PRIMARY KEY (kind, value)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from memories import curation
-from memories.curation import CandidateFace, CandidatePhoto
+from memories.curation import DEFAULT_SETTINGS, CandidateFace, CandidatePhoto, fingerprint
 
 T0 = datetime(2025, 7, 1, 10, 0)
 
@@ -124,7 +124,8 @@ def test_too_few_photos_is_an_error() -> None:
 def test_themes_without_people_take_every_visible_photo(images: list[Path]) -> None:
     candidates = []
     for n, path in enumerate(images[:4]):
-        hash_, sharp = curation.fingerprint(path)
+        measured = curation.fingerprint(path)
+        assert measured.clutter is None  # photos of people
         candidates.append(
             CandidatePhoto(
                 asset_id=n,
@@ -132,10 +133,35 @@ def test_themes_without_people_take_every_visible_photo(images: list[Path]) -> N
                 width=100,
                 height=100,
                 moment=n,
-                sharpness=sharp,
-                phash=hash_,
+                sharpness=measured.sharpness,
+                phash=measured.phash,
                 path=path,
             )
         )
     result = curation.curate(candidates, [], max_photos=10)
     assert [p.asset_id for p in result.photos] == [0, 1, 2, 3]
+
+
+def test_a_mirrored_copy_is_a_near_duplicate(images: list[Path], tmp_path: Path) -> None:
+    from PIL import ImageOps
+
+    from memories.curation import near_duplicates
+
+    source = images[0]
+    mirrored = tmp_path / "mirrored.jpg"
+    ImageOps.mirror(ImageOps.exif_transpose(Image.open(source)).convert("RGB")).save(mirrored, quality=90)
+    a, b, other = fingerprint(source), fingerprint(mirrored), fingerprint(images[1])
+    photo = lambda f, i: CandidatePhoto(i, None, 10, 10, phash=f.phash, mirrored_phash=f.mirrored_phash)  # noqa: E731
+    assert near_duplicates(photo(b, 2), photo(a, 1), DEFAULT_SETTINGS.duplicate_bits)
+    assert not near_duplicates(photo(other, 3), photo(a, 1), DEFAULT_SETTINGS.duplicate_bits)
+
+
+def test_per_group_caps_photos_per_year() -> None:
+    from memories.curation import curate
+
+    photos = [
+        CandidatePhoto(i, datetime(2019 + i % 2, 1, 1 + i), 100, 100, moment=i, phash=i * 0x1111111111111)
+        for i in range(10)
+    ]
+    chosen = curate(photos, [], max_photos=10, per_group=("year", 2))
+    assert len(chosen.photos) == 4 and {p.time.year for p in chosen.photos if p.time} == {2019, 2020}

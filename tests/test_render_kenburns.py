@@ -117,3 +117,36 @@ def test_storyboard_hits_the_nominal_length_and_cuts_on_beats() -> None:
         # Transitions never overlap one another.
         for a, b in zip(board.transitions, board.transitions[1:], strict=False):
             assert a.end <= b.start + 1e-9
+
+
+def test_heads_keep_their_hair_and_other_faces_are_whole_or_out() -> None:
+    """A portrait into 16:9: the crop holds the head above the detector box (hair), and a
+    bystander's face at the edge is never sliced by any crop along the shot."""
+    face = (700, 500, 600, 600)  # detector box: brows to chin
+    bystander = (1600, 900, 300, 300)
+    for zoom_in in (True, False):
+        start, end = kenburns.motion((2000, 3000), [face], 16 / 9, zoom=0.2, zoom_in=zoom_in, others=[bystander])
+        head = kenburns.head_box(face, (2000, 3000))
+        assert head[1] < face[1] - 0.5 * face[3]
+        for u in np.linspace(0, 1, 21):
+            crop = kenburns.interpolate(start, end, float(u))
+            assert crop.contains(head)
+            assert not kenburns.cut_faces(crop, [bystander], 0.0)
+
+
+def test_every_shot_moves_and_small_photos_are_not_blown_up() -> None:
+    """Start and end differ by at least MIN_MOTION even when the face fills the photo, and no crop
+    is narrower than output width / MAX_UPSCALE photo pixels (the rest is the blurred backdrop)."""
+    cases = [((600, 800), [(20, 30, 560, 700)]), ((400, 300), []), ((4000, 3000), [(1800, 1000, 300, 300)])]
+    for image_size, faces in cases:
+        for zoom_in in (True, False):
+            start, end = kenburns.motion(image_size, faces, 16 / 9, 0.1, zoom_in, min_width=1280 / settings.MAX_UPSCALE)
+            wide, tight = max(start.w, end.w), min(start.w, end.w)
+            assert wide / tight >= settings.MIN_MOTION - 1e-9, image_size
+            assert 1280 / tight <= settings.MAX_UPSCALE + 1e-9, image_size
+
+
+def test_cut_faces_counts_partly_inside_only() -> None:
+    crop = kenburns.Rect(0, 0, 100, 100)
+    inside, outside, sliced = (10, 10, 20, 20), (200, 10, 20, 20), (90, 10, 20, 20)
+    assert kenburns.cut_faces(crop, [inside, outside, sliced]) == [2]

@@ -185,3 +185,17 @@ def test_a_killed_render_is_never_taken_for_done(shared_data: Path, tmp_path: Pa
     data = target.read_bytes()
     target.write_bytes(data[: len(data) // 3])
     assert not render_is_complete(target)
+
+
+def test_title_styles_follow_the_mood(shared_data: Path) -> None:
+    """A gentle memory opens in a serif, an epic one in bold capitals: the two cards differ where
+    the text is, and each style's first font file is the one drawn when the system has it."""
+    from memories.render import cards
+    from memories.render import settings as render_settings
+
+    background = Image.open(shared_data / "deepface" / "images" / "img1.jpg").convert("RGB")
+    gentle = cards.card(background, "Ana & Bea", "2019", (320, 180), 0.5, cards.style_for("gentle"))
+    epic = cards.card(background, "Ana & Bea", "2019", (320, 180), 0.5, cards.style_for("epic"))
+    assert np.abs(gentle.astype(int) - epic.astype(int)).mean() > 1.0
+    styles = {render_settings.MOOD_TITLE_STYLE[m] for m in render_settings.MOODS}
+    assert len(styles) >= 3

@@ -73,6 +73,9 @@ def test_builtin_themes_load_and_render() -> None:
         ('colour = "blue"\n' + GOOD, "colour"),
         (GOOD + 'colour = "blue"\n', "photos.colour"),
         (GOOD.replace('id = "beach"', 'id = "beach'), "(toml)"),
+        # a parameter the query does not read, or one that is not a number: never silently ignored
+        (GOOD.replace("min_days = 1", "min_nights = 1"), "query.params.min_nights"),
+        (GOOD.replace("min_days = 1", 'min_days = "one"'), "query.params.min_days"),
     ],
 )
 def test_malformed_theme_names_file_and_field_and_the_others_still_load(

@@ -17,9 +17,17 @@ from jinja2 import TemplateSyntaxError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 # The graph queries a theme may name; the app maps each to a graph function.
-KNOWN_QUERIES = frozenset(
-    {"together", "person_over_the_years", "trip", "on_this_day", "group_gathering", "year_in_review"}
-)
+# Each query and the parameters its rule reads (themes.rules): a theme naming any other parameter
+# is refused with the file's name, so a setting never silently does nothing.
+QUERY_PARAMS: dict[str, frozenset[str]] = {
+    "together": frozenset({"min_people", "max_people", "min_moments"}),
+    "person_over_the_years": frozenset({"min_years", "per_year"}),
+    "trip": frozenset({"min_km_from_home", "min_days", "min_photos"}),
+    "on_this_day": frozenset({"window_days", "min_years"}),
+    "group_gathering": frozenset({"min_people", "min_photos"}),
+    "year_in_review": frozenset({"min_moments", "per_moment"}),
+}
+KNOWN_QUERIES = frozenset(QUERY_PARAMS)
 # Mirrors memories.render.settings.MOODS / LENGTH_SECONDS (themes may not import the app; a test
 # checks the two agree).
 MOODS = ("gentle", "chill", "uplifting", "happy", "sentimental", "epic")
@@ -52,8 +60,13 @@ class ThemeError(ValueError):
 
 
 def _names(people: Any) -> str:
-    """'Ana', 'Ana & Ben', 'Ana, Ben & Cy'."""
-    names = [str(p) for p in (people or [])]
+    """'Ana', 'Ana & Ben', 'Ana, Ben & Cy'; people without a name (None) are not shown as
+    placeholders: 'Ana & a Friend', 'Ana, Ben & Friends', 'Friends'."""
+    given = [p for p in (people or [])]
+    names = [str(p) for p in given if p]
+    unnamed = len(given) - len(names)
+    if unnamed:
+        names.append("Friends" if unnamed > 1 or not names else "a Friend")
     if len(names) <= 1:
         return names[0] if names else ""
     return ", ".join(names[:-1]) + " & " + names[-1]
@@ -189,6 +202,16 @@ def theme_from_dict(data: dict[str, Any], source: str) -> Theme:
     extra = sorted(set(query) - {"name", "params"})
     if extra:
         raise ThemeError(source, f"query.{extra[0]}", "unknown field (expected name, params)")
+    unknown = sorted(set(params) - QUERY_PARAMS[query_name])
+    if unknown:
+        raise ThemeError(
+            source,
+            f"query.params.{unknown[0]}",
+            f"the {query_name} query has no such parameter (it reads {', '.join(sorted(QUERY_PARAMS[query_name]))})",
+        )
+    for name, value in params.items():
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise ThemeError(source, f"query.params.{name}", f"must be a number >= 0, got {value!r}")
     photos = data.get("photos", {})
     if not isinstance(photos, dict):
         raise ThemeError(source, "photos", "must be a table with min and max")

@@ -8,8 +8,9 @@ template context for its title, a one-line reason, and a score to rank suggestio
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -34,6 +35,17 @@ class Candidate:
 Rule = Callable[[nx.Graph, dict[str, Any], date], list[Candidate]]
 
 
+def within_year(graph: nx.Graph, candidate: Candidate, year: int) -> Candidate | None:
+    """The candidate narrowed to the photos of one year (its dates and count follow), or None when
+    it has none then: `--year 2019` makes a 2019 movie, not a 2019–2023 one."""
+    assets = [a for a in candidate.assets if str(graph.nodes[f"asset:{a}"]["date"] or "").startswith(f"{year}-")]
+    if not assets:
+        return None
+    start, end, years = _span(graph, [f"asset:{a}" for a in assets])
+    context = {**candidate.context, "start": start, "end": end, "years": years, "count": len(assets)}
+    return replace(candidate, key=f"{candidate.key}@{year}", assets=assets, context=context)
+
+
 def _visible_assets(graph: nx.Graph, nodes: Iterable[str]) -> list[str]:
     return [a for a in nodes if not graph.nodes[a]["hidden"]]
 
@@ -54,7 +66,13 @@ def _years_text(years: list[int]) -> str:
     return str(years[0]) if years[0] == years[-1] else f"{years[0]}–{years[-1]}"
 
 
-def _people_context(graph: nx.Graph, people: list[str]) -> list[str]:
+def _people_context(graph: nx.Graph, people: list[str]) -> list[str | None]:
+    """Their names for titles; None for someone not yet named (titles never show "Person 4")."""
+    return [graph.nodes[p]["name"] for p in people]
+
+
+def _people_labels(graph: nx.Graph, people: list[str]) -> list[str]:
+    """Their labels for reasons, which the user reads in the suggestion list ("Person 4")."""
     return [person_label(graph.nodes[p]) for p in people]
 
 
@@ -82,7 +100,9 @@ def _gathering(graph: nx.Graph, theme: str, members: list[str], reason: str) -> 
         assets=[int(graph.nodes[a]["id"]) for a in assets],
         context={"people": names, "start": start, "end": end, "years": years, "count": len(assets),
                  "moments": moments},
-        reason=reason.format(names=_and(names), photos=len(assets), moments=moments, years=_years_text(years)),
+        reason=reason.format(
+            names=_and(_people_labels(graph, members)), photos=len(assets), moments=moments, years=_years_text(years)
+        ),
         score=moments + 0.01 * len(assets),
     )  # fmt: skip
 
@@ -118,7 +138,10 @@ def person_over_the_years(graph: nx.Graph, params: dict[str, Any], today: date) 
         start, end, years = _span(graph, assets)
         if len(years) < min_years and not chosen:
             continue
-        name = person_label(graph.nodes[person])
+        name = graph.nodes[person]["name"]
+        if name is None and not chosen:
+            continue  # a memory about one person is for someone the user has named
+        label = person_label(graph.nodes[person])
         out.append(
             Candidate(
                 theme="person_over_the_years",
@@ -128,12 +151,13 @@ def person_over_the_years(graph: nx.Graph, params: dict[str, Any], today: date) 
                 context={
                     "people": [name],
                     "person": name,
+                    "per_group": ("year", int(params.get("per_year", 0))),
                     "start": start,
                     "end": end,
                     "years": years,
                     "count": len(assets),
                 },
-                reason=f"{name} in {len(assets)} photos over {len(years)} years, {_years_text(years)}",
+                reason=f"{label} in {len(assets)} photos over {len(years)} years, {_years_text(years)}",
                 score=len(years) + 0.01 * len(assets),
             )
         )
@@ -142,8 +166,12 @@ def person_over_the_years(graph: nx.Graph, params: dict[str, Any], today: date) 
 
 def trip(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate]:
     min_photos = int(params.get("min_photos", 10))
+    min_km, min_days = float(params.get("min_km_from_home", 0)), int(params.get("min_days", 1))
     out = []
     for row in kg.trips(graph):
+        days = (date.fromisoformat(row["end"][:10]) - date.fromisoformat(row["start"][:10])).days + 1
+        if row["max_distance_km"] is not None and row["max_distance_km"] < min_km or days < min_days:
+            continue
         moments = neighbours_of_kind(graph, row["node"], "moment")
         assets = sorted(
             {a for m in moments for a in _visible_assets(graph, neighbours_of_kind(graph, m, "asset"))}
@@ -192,13 +220,18 @@ def on_this_day(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Ca
     start, end, years = _span(graph, assets)
     if len(years) < min_years:
         return []
+    # The subtitle names the day the photos were taken (the most common one), not today's date.
+    month, day = Counter(graph.nodes[a]["date"][5:] for a in assets).most_common(1)[0][0].split("-")
+    taken_on = date(2000, int(month), int(day))  # a leap year: any month and day is valid
     return [
         Candidate(
             theme="on_this_day",
             key=f"on_this_day:{today.strftime('%m-%d')}",
             people=[],
             assets=sorted(int(graph.nodes[a]["id"]) for a in assets),
-            context={"today": today, "start": start, "end": end, "years": years, "count": len(assets)},
+            context={
+                "today": today, "day": taken_on, "start": start, "end": end, "years": years, "count": len(assets)
+            },
             reason=f"{len(assets)} photos taken around {today.strftime('%d %B')} in {', '.join(map(str, years))}",
             score=len(years) + 0.01 * len(assets),
         )
@@ -234,7 +267,10 @@ def year_in_review(graph: nx.Graph, params: dict[str, Any], today: date) -> list
                 key=f"year_in_review:{number}",
                 people=[],
                 assets=[int(graph.nodes[a]["id"]) for a in assets],
-                context={"year": number, "start": start, "end": end, "years": [number], "count": len(assets)},
+                context={
+                    "year": number, "start": start, "end": end, "years": [number], "count": len(assets),
+                    "per_group": ("moment", int(params.get("per_moment", 0))),
+                },
                 reason=f"{number}: {len(moments)} moments, {len(assets)} photos",
                 score=len(moments) / 10 + 0.001 * len(assets),
             )

@@ -73,6 +73,18 @@ def face_union(faces: Sequence[Box]) -> Box | None:
     return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
 
 
+def head_box(face: Box, image_size: tuple[float, float]) -> Box:
+    """The face box grown to the whole head (a detector box starts at the brows and ends at the
+    chin), clipped to the photo: what a crop must hold so that no one loses the top of their head."""
+    x, y, w, h = face
+    left, top = x - settings.HEAD_SIDE * w, y - settings.HEAD_TOP * h
+    right, bottom = x + w * (1 + settings.HEAD_SIDE), y + h * (1 + settings.HEAD_CHIN)
+    left, top = max(left, min(x, 0.0)), max(top, min(y, 0.0))
+    right = min(right, max(x + w, float(image_size[0])))
+    bottom = min(bottom, max(y + h, float(image_size[1])))
+    return left, top, right - left, bottom - top
+
+
 def _place(
     width: float, aspect: float, image_w: float, image_h: float, centre: tuple[float, float], keep: Box | None
 ) -> Rect:
@@ -90,6 +102,58 @@ def _place(
     return Rect(x, y, width, height)
 
 
+def cut_faces(crop: Rect, faces: Sequence[Box], tolerance: float = settings.CUT_TOLERANCE) -> list[int]:
+    """Indices of the faces the crop cuts: partly inside and partly outside it, each part more than
+    `tolerance` of the face's width or height (a face wholly in or wholly out is not cut)."""
+    cut = []
+    for i, (x, y, w, h) in enumerate(faces):
+        inside_w = min(x + w, crop.right) - max(x, crop.x)
+        inside_h = min(y + h, crop.bottom) - max(y, crop.y)
+        if inside_w <= tolerance * w or inside_h <= tolerance * h:
+            continue  # out of the crop
+        if inside_w >= (1 - tolerance) * w and inside_h >= (1 - tolerance) * h:
+            continue  # in it
+        cut.append(i)
+    return cut
+
+
+def _motion_keeping(
+    image_w: float,
+    image_h: float,
+    heads: Sequence[Box],
+    aspect: float,
+    zoom: float,
+    zoom_in: bool,
+    drift: tuple[float, float],
+    margin: float,
+    max_zoom: float,
+    min_width: float,
+) -> tuple[Rect, Rect]:
+    full_w = max(min(image_w, image_h * aspect), min_width)
+    union = face_union(heads)
+    if union is None:
+        tight_w = max(full_w * (1 - zoom), full_w / max_zoom, min_width)
+        wide_w = max(full_w, tight_w * settings.MIN_MOTION)
+        wide = _place(wide_w, aspect, image_w, image_h, (image_w / 2, image_h / 2), None)
+        slack_x, slack_y = image_w - tight_w, image_h - tight_w / aspect
+        centre = (image_w / 2 + drift[0] * max(slack_x, 0.0) / 2, image_h / 2 + drift[1] * max(slack_y, 0.0) / 2)
+        tight = _place(tight_w, aspect, image_w, image_h, centre, None)
+        return (wide, tight) if zoom_in else (tight, wide)
+    ux, uy, uw, uh = union
+    need_raw = max(uw, uh * aspect)
+    pad = margin * max(uw, uh)
+    need_padded = max(uw + 2 * pad, (uh + 2 * pad) * aspect)
+    wide_w = max(full_w, need_raw)
+    tight_w = min(wide_w, max(wide_w * (1 - zoom), need_padded, full_w / max_zoom, min_width))
+    # Every shot moves: when the heads fill the frame the wide end reaches past them (and past the
+    # photo, onto the blurred backdrop) rather than leave start and end the same.
+    wide_w = max(wide_w, tight_w * settings.MIN_MOTION)
+    centre = (ux + uw / 2, uy + uh / 2)
+    wide = _place(wide_w, aspect, image_w, image_h, centre, union)
+    tight = _place(tight_w, aspect, image_w, image_h, centre, union)
+    return (wide, tight) if zoom_in else (tight, wide)
+
+
 def motion(
     image_size: tuple[int, int],
     faces: Sequence[Box],
@@ -99,37 +163,39 @@ def motion(
     drift: tuple[float, float] = (0.0, 0.0),
     margin: float = settings.FACE_MARGIN,
     max_zoom: float = settings.MAX_ZOOM,
+    *,
+    others: Sequence[Box] = (),
+    min_width: float = 0.0,
 ) -> tuple[Rect, Rect]:
     """Start and end crops for one shot.
 
-    The wide crop is the largest of the output's aspect that fits the photo (or, if the faces are
-    spread wider, just wide enough for them); the tight one is `zoom` smaller but never tighter than
-    the padded faces nor than `max_zoom`. With faces, both centre on the faces; without, the tight
-    crop drifts by `drift` (fractions of the slack) so an empty landscape still moves.
+    `faces` (the featured ones) are kept whole with their heads; `others` are never cut: each is
+    wholly in every crop of the shot or wholly out of it (one that a crop would cut joins the kept
+    ones). The wide crop is the largest of the output's aspect that fits the photo (or, if the heads
+    are spread wider, just wide enough for them); the tight one is `zoom` smaller but never tighter
+    than the padded heads, than `max_zoom`, or than `min_width` photo pixels (the most a photo is
+    enlarged). Without faces the tight crop drifts by `drift` (fractions of the slack). The two
+    ends always differ by at least MIN_MOTION in scale, so no shot is a still.
     """
     image_w, image_h = float(image_size[0]), float(image_size[1])
-    full_w = min(image_w, image_h * aspect)
-    union = face_union(faces)
-    if union is None:
-        wide = _place(full_w, aspect, image_w, image_h, (image_w / 2, image_h / 2), None)
-        tight_w = max(full_w * (1 - zoom), full_w / max_zoom)
-        slack_x, slack_y = image_w - tight_w, image_h - tight_w / aspect
-        centre = (image_w / 2 + drift[0] * slack_x / 2, image_h / 2 + drift[1] * slack_y / 2)
-        tight = _place(tight_w, aspect, image_w, image_h, centre, None)
-        return (wide, tight) if zoom_in else (tight, wide)
-    ux, uy, uw, uh = union
-    need_raw = max(uw, uh * aspect)
-    pad = margin * max(uw, uh)
-    padded = (ux - pad, uy - pad, uw + 2 * pad, uh + 2 * pad)
-    need_padded = max(padded[2], padded[3] * aspect)
-    wide_w = max(full_w, need_raw)
-    tight_w = min(wide_w, max(wide_w * (1 - zoom), need_padded, full_w / max_zoom))
-    centre = (ux + uw / 2, uy + uh / 2)
-    wide = _place(wide_w, aspect, image_w, image_h, centre, union)
-    tight = _place(tight_w, aspect, image_w, image_h, centre, union)
-    return (wide, tight) if zoom_in else (tight, wide)
+    kept = [head_box(f, (image_w, image_h)) for f in faces]
+    pending = [head_box(f, (image_w, image_h)) for f in others]
+    while True:
+        start, end = _motion_keeping(image_w, image_h, kept, aspect, zoom, zoom_in, drift, margin, max_zoom, min_width)
+        if not pending:
+            return start, end
+        cut: set[int] = set()
+        for u in np.linspace(0.0, 1.0, settings.CUT_CHECK_STEPS):
+            cut.update(cut_faces(interpolate(start, end, float(u)), pending, 0.0))
+        if not cut:
+            return start, end
+        kept += [pending[i] for i in sorted(cut)]
+        pending = [box for i, box in enumerate(pending) if i not in cut]
 
 
-def best_crop(image_size: tuple[int, int], faces: Sequence[Box], aspect: float) -> Rect:
+def best_crop(
+    image_size: tuple[int, int], faces: Sequence[Box], aspect: float, *, others: Sequence[Box] = (), min_width: float = 0.0
+) -> Rect:
     """The still crop for a poster or card background: the largest crop, centred on the faces."""
-    return motion(image_size, faces, aspect, zoom=0.0, zoom_in=True)[0]
+    wide = motion(image_size, faces, aspect, zoom=0.0, zoom_in=True, others=others, min_width=min_width)[0]
+    return wide

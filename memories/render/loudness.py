@@ -2,15 +2,26 @@
 
 `integrated_lufs` is the BS.1770-4 measure: K-weighting (a +4 dB high shelf at 1.5 kHz and a 38 Hz
 high-pass, designed for any sample rate as pyloudnorm does), 400 ms blocks with 75% overlap, an
-absolute gate at -70 LUFS and a relative gate 10 LU under the ungated mean.
+absolute gate at -70 LUFS and a relative gate 10 LU under the ungated mean. The renderer keeps this
+meter rather than calling pyloudnorm: it is vectorised (one filter cascade and a cumulative sum
+over blocks; `normalise` measures two to four times per track, so it runs on every render), and
+keeping it separate is what lets the tests check it against pyloudnorm as an independent meter.
+
+`loudness_range` (EBU R128 LRA, EBU Tech 3342) is not computed here but by ffmpeg's `ebur128`
+filter, a maintained implementation, so a test or benchmark of the music's dynamics does not rest
+on this project's arithmetic. `low_frequency_share` says how much of a mix's power sits where a
+phone speaker cannot play it.
 """
 
 from __future__ import annotations
 
+import re
+import subprocess
+
 import numpy as np
 from scipy import ndimage, signal
 
-from memories.render import settings
+from memories.render import audiofile, settings
 
 _BLOCK_S = 0.4
 _STEP_S = 0.1
@@ -46,10 +57,12 @@ def _high_pass(sample_rate: int, q: float = 0.5, fc: float = 38.0):
 
 
 def k_weight(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """(n, channels) float -> the same, K-weighted."""
+    """(n, channels) float -> the same, K-weighted. The two biquads run as one second-order-section
+    cascade: the same filter, several times faster than two `lfilter` passes over (n, 2) samples."""
     b1, a1 = _high_shelf(sample_rate)
     b2, a2 = _high_pass(sample_rate)
-    return signal.lfilter(b2, a2, signal.lfilter(b1, a1, samples, axis=0), axis=0)
+    sos = np.array([np.concatenate([b1, a1]), np.concatenate([b2, a2])])
+    return signal.sosfilt(sos, samples, axis=0)
 
 
 def integrated_lufs(samples: np.ndarray, sample_rate: int = settings.SAMPLE_RATE) -> float:
@@ -126,3 +139,51 @@ def fade(samples: np.ndarray, sample_rate: int, fade_in_s: float, fade_out_s: fl
         else:
             out[:length] *= ramp[:, None]
     return out
+
+
+_LRA = re.compile(r"Loudness range:\s*LRA:\s*(-?[\d.]+|nan|-?inf)\s*LU", re.IGNORECASE)
+
+
+def loudness_range(samples: np.ndarray, sample_rate: int = settings.SAMPLE_RATE) -> float:
+    """EBU R128 loudness range in LU of (n, channels) float samples, as ffmpeg's `ebur128` filter
+    reads it: the spread between the 10th and 95th percentiles of the 3 s short-term loudness,
+    gated at -70 LUFS and 20 LU under the mean. The samples go to ffmpeg as 32-bit float PCM on a
+    pipe (no temporary file, no 16-bit rounding)."""
+    x = np.atleast_2d(np.asarray(samples, dtype=np.float32).T).T
+    command = [
+        audiofile.ffmpeg_exe(),
+        "-hide_banner",
+        "-nostats",
+        "-nostdin",
+        "-f",
+        "f32le",
+        "-ar",
+        str(sample_rate),
+        "-ac",
+        str(x.shape[1]),
+        "-i",
+        "pipe:0",
+        "-af",
+        "ebur128=framelog=verbose",  # the summary only, not a line per 100 ms
+        "-f",
+        "null",
+        "-",
+    ]
+    result = subprocess.run(command, input=np.ascontiguousarray(x).tobytes(), capture_output=True)
+    report = result.stderr.decode("utf-8", "replace")
+    match = _LRA.search(report[report.rfind("Summary:") :])
+    if result.returncode != 0 or match is None:
+        raise RuntimeError(f"ffmpeg ebur128 gave no loudness range: {report.strip()[-300:]}")
+    return float(match.group(1))
+
+
+def low_frequency_share(
+    samples: np.ndarray, sample_rate: int = settings.SAMPLE_RATE, cutoff: float = settings.LOW_END_HZ
+) -> float:
+    """Fraction (0-1) of the mono mix's power below `cutoff` Hz (Welch periodogram, 4096 points:
+    10.8 Hz bins at 44.1 kHz)."""
+    x = np.asarray(samples, dtype=np.float64)
+    mono = x.mean(axis=1) if x.ndim == 2 else x
+    freqs, power = signal.welch(mono, fs=sample_rate, nperseg=min(4096, len(mono)))
+    total = float(power.sum())
+    return float(power[freqs < cutoff].sum() / total) if total > 0 else 0.0

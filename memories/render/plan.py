@@ -13,8 +13,8 @@ Box = tuple[float, float, float, float]  # x, y, width, height in oriented image
 
 @dataclass(frozen=True)
 class PlanPhoto:
-    """One photo of a memory: where it is, how big it is (after EXIF orientation) and the boxes
-    of the featured people's faces in it (other faces may be cropped away)."""
+    """One photo of a memory: where it is, how big it is (after EXIF orientation), the boxes of
+    the faces the shot centres on and those of the other faces in it (kept whole or left out)."""
 
     path: Path
     width: int
@@ -22,6 +22,7 @@ class PlanPhoto:
     faces: tuple[Box, ...] = ()
     time: datetime | None = None
     asset_id: str | int | None = None
+    others: tuple[Box, ...] = ()  # everyone else's faces: shown whole or not at all, never cut
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class MemoryPlan:
     reason: str = ""
     theme: str = ""
     key_photo: int = 0  # index into photos: the poster and the cards' background
-    end_text: str = ""  # the end card's line; the title when empty
+    end_text: str = ""  # the end card's small line; the subtitle (else the title) when empty
     seconds: float | None = None  # overrides the nominal length (previews, tests)
 
     def __post_init__(self) -> None:

@@ -25,6 +25,9 @@ NAMED_SIZES: dict[str, tuple[int, int]] = {
 }
 # 24 fps is the film rate: Ken Burns motion is slow, and 25% fewer frames than 30 fps is what
 # lets a 720p render run faster than real time on the 2-core dev machine (benchmarks/bench_render.py).
+# Part of a render's signature: raised when the renderer changes what a plan looks like (framing,
+# music, titles), so that `export` redoes movies an older version made instead of skipping them.
+RENDER_VERSION = 2
 FPS = 24
 VIDEO_CODEC = "libx264"
 # 'veryfast' measured ~2x the speed of 'medium' at 720p with a still-clean picture for slow pans;
@@ -56,6 +59,50 @@ FADE_OUT_S = 2.5
 MUSIC_SUFFIXES = frozenset({".mp3", ".m4a", ".aac", ".wav", ".flac", ".ogg", ".opus"})
 # A user track shorter than the film is looped with this crossfade at the seam.
 LOOP_CROSSFADE_S = 1.5
+# Phone and laptop speakers roll off steeply below ~150 Hz (a typical phone's -10 dB point is
+# 200-300 Hz): power down there is heard as little and only eats limiter headroom. The share of the
+# mix's power below this frequency is what "balanced for small speakers" is measured by.
+LOW_END_HZ = 150.0
+
+# --- synthesised music -----------------------------------------------------------------------
+# The form of a synthesised piece, as shares of its bars before the final chord: a sparse intro
+# (pad and the arpeggio's beat notes), a build in which bass, melody and then drums enter, the
+# main part (from MUSIC_LONG_FORM_BARS bars on: main, a two-bar break, a fuller peak) and an
+# ending that thins out into a held final chord. EBU R128 LRA is the spread between the 10th and
+# 95th percentiles of the 3 s short-term loudness, so the quiet intro must fill well over 10% of a
+# piece to widen it; 0.18 leaves a 30 s piece at 64 BPM (7 bars) still a one-bar intro.
+MUSIC_INTRO_SHARE = 0.18
+MUSIC_BUILD_SHARE = 0.25
+MUSIC_ENDING_SHARE = 0.12
+MUSIC_LONG_FORM_BARS = 20  # ~45 s at 100 BPM: room for two phrases of main, a break and a peak
+MUSIC_BREAK_BARS = 2  # a breath, not a second intro: the peak comes back within ~5 s
+# Loudness of each section in LU under the loudest one, each section's gated mean (the renderer
+# measures the ungained mix and sets a gain per section: `soundtrack.section_gains`); a piece too
+# short for a peak has its main part at the peak's level. The build's layers enter within it, so
+# it rises through its level; the ending falls by MUSIC_ENDING_TILT_DB across itself into the
+# final chord, which then dies away. Set with benchmarks/music_qa.py: every mood then reads an
+# EBU R128 LRA of 5.7-9.8 LU at 30, 60 and 90 s (8 seeds each), over the 4 LU issue 13 asks for
+# with room for any seed, and inside the range of produced pop and film music (about 5-10 LU).
+MUSIC_SECTION_LU: dict[str, float] = {
+    "intro": -7.5,
+    "build": -3.5,
+    "main": -1.5,
+    "break": -5.0,
+    "peak": 0.0,
+    "ending": -3.0,
+}
+MUSIC_ENDING_TILT_DB = 3.0
+MUSIC_SECTION_RAMP_S = 0.25  # a section's gain changes over a quarter second: no click, still a step
+# The final chord is struck on the last half bar at least this long before the end, and rings out.
+MUSIC_FINAL_RING_S = 3.5
+# The held final chord dies away by itself; this fade only takes its last sound to silence.
+MUSIC_FADE_OUT_S = 1.0
+# Small speakers: the pad is high-passed (its low notes double the bass and muddy a phone's
+# 200-400 Hz), so is the whole mix (sub-bass a phone cannot play only costs limiter headroom), and
+# the bass plays from MIDI 36 up (65 Hz), with enough harmonics to be heard through its overtones.
+MUSIC_PAD_HIGHPASS_HZ = 160.0
+MUSIC_MIX_HIGHPASS_HZ = 40.0
+MUSIC_BASS_LOWEST = 36
 
 # --- beat detection --------------------------------------------------------------------------
 # Analysis runs on a mono 22.05 kHz copy: beats live below 10 kHz and half the samples halve the STFT.
@@ -97,8 +144,10 @@ MOODS: dict[str, MoodStyle] = {
 DEFAULT_MOOD = "uplifting"
 
 # --- storyboard ------------------------------------------------------------------------------
-TITLE_CARD_S = 3.5
-END_CARD_S = 3.0
+TITLE_CARD_S = 3.0
+# The end card is a short close (the memory's dates on the dimmed key photo), not a second title:
+# with 3.5 + 3.0 s, cards took 22% of a 30 s movie; 3.0 + 2.0 s leave 83% for photos.
+END_CARD_S = 2.0
 # Films shorter than this many times the two cards get cards shrunk in proportion (previews).
 CARD_SHARE_MAX = 0.4
 # A shot never gets shorter than this even after beat snapping (below ~1.2 s a photo flickers).
@@ -118,6 +167,23 @@ FACE_MARGIN = 0.35
 # The tightest crop is at least this fraction of the largest crop: deeper zooms enlarge photo
 # noise past what a 720p frame hides.
 MAX_ZOOM = 1.0 / 0.6
+# A detector box runs from the brows to the chin; the head reaches about 0.55 of its height above
+# it (hair), 0.15 below (chin) and 0.12 of its width to each side (ears). Measured by eye on the
+# samples' contact sheets: with these no forehead or crown was cut in a 16:9 crop of a portrait.
+HEAD_TOP = 0.55
+HEAD_CHIN = 0.15
+HEAD_SIDE = 0.12
+# The wide and tight crops of a shot differ by at least this factor in width: 8% over a 3-5 s shot
+# is a slow but visible push, and ffmpeg's freezedetect sees no frozen frames.
+MIN_MOTION = 1.08
+# A photo is enlarged at most this much on screen; a smaller photo is shown at this scale on a
+# blurred copy of itself (the backdrop below) instead of being blown up soft.
+MAX_UPSCALE = 1.5
+# A face counts as cut when more than this share of its width or height is on each side of the
+# frame edge (a pixel of overlap is not a cut face).
+CUT_TOLERANCE = 0.05
+# Points along a shot at which the crop is checked against faces it must not cut.
+CUT_CHECK_STEPS = 9
 
 # --- transitions and letterboxing -------------------------------------------------------------
 # The "zoom" transition: the incoming picture grows from this fraction of the frame to full size
@@ -138,6 +204,49 @@ FONT_CANDIDATES = (
     "/System/Library/Fonts/Supplemental/Arial Bold.ttf",
 )
 TITLE_FONT_FRACTION = 0.085  # of the frame height
+
+
+@dataclass(frozen=True)
+class TitleStyle:
+    """A typographic voice for titles: font files in order of preference, capitals, size."""
+
+    title_faces: tuple[str, ...]
+    subtitle_faces: tuple[str, ...]
+    upper: bool = False
+    size_factor: float = 1.0
+
+
+_DEJAVU = "/usr/share/fonts/truetype/dejavu/"
+_LIBERATION = "/usr/share/fonts/truetype/liberation/"
+# Three voices, so that a gentle memory does not open like an epic one: a book-like serif for
+# gentle and sentimental, a light large sans for chill and uplifting, bold capitals for happy and
+# epic. DejaVu and Liberation ship with most Linux desktops; the cards fall back to FONT_CANDIDATES.
+TITLE_STYLES: dict[str, TitleStyle] = {
+    "serif": TitleStyle(
+        (_DEJAVU + "DejaVuSerif.ttf", _LIBERATION + "LiberationSerif-Regular.ttf", "/Library/Fonts/Georgia.ttf"),
+        (_DEJAVU + "DejaVuSerif-Italic.ttf", _LIBERATION + "LiberationSerif-Italic.ttf"),
+        size_factor=1.05,
+    ),
+    "light": TitleStyle(
+        (_DEJAVU + "DejaVuSans-ExtraLight.ttf", _LIBERATION + "LiberationSans-Regular.ttf"),
+        (_DEJAVU + "DejaVuSans.ttf", _LIBERATION + "LiberationSans-Regular.ttf"),
+        size_factor=1.15,
+    ),
+    "bold": TitleStyle(
+        (_DEJAVU + "DejaVuSans-Bold.ttf", _LIBERATION + "LiberationSans-Bold.ttf"),
+        (_DEJAVU + "DejaVuSans.ttf", _LIBERATION + "LiberationSans-Regular.ttf"),
+        upper=True,
+        size_factor=0.95,
+    ),
+}
+MOOD_TITLE_STYLE = {
+    "gentle": "serif",
+    "sentimental": "serif",
+    "chill": "light",
+    "uplifting": "light",
+    "happy": "bold",
+    "epic": "bold",
+}
 SUBTITLE_FONT_FRACTION = 0.045
 CARD_BACKGROUND_BLUR = 0.03  # Gaussian sigma as a fraction of the frame width
 CARD_BACKGROUND_DIM = 0.55  # the key photo behind a card at 55% brightness keeps white text readable

@@ -136,6 +136,7 @@ def build(
     aspect: float,
     seed: int = 0,
     key_photo: int = 0,
+    output_width: int = settings.DEFAULT_SIZE[0],
 ) -> Storyboard:
     """Cards at both ends, photos cut on the beat between them, a transition on every cut."""
     style = settings.MOODS[mood]
@@ -162,7 +163,14 @@ def build(
         photo = photos[index]
         drift = (float(rng.uniform(-1, 1)), float(rng.uniform(-1, 1)))
         start, end = kenburns.motion(
-            (photo.width, photo.height), photo.faces, aspect, style.zoom, zoom_in=(n % 2 == 0), drift=drift
+            (photo.width, photo.height),
+            photo.faces,
+            aspect,
+            style.zoom,
+            zoom_in=(n % 2 == 0),
+            drift=drift,
+            others=photo.others,
+            min_width=output_width / settings.MAX_UPSCALE,
         )
         shots.append(Shot("photo", float(bounds[n + 1]), float(bounds[n + 2]), index, start, end))
     shots.append(Shot("end", float(bounds[-2]), duration))

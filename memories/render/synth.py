@@ -2,6 +2,12 @@
 
 Every function is pure (parameters in, float64 mono samples out); noise comes from the caller's
 seeded generator so a soundtrack is the same for the same seed.
+
+Sustained lead voices (flute, lead, bowed, brass) read a one-cycle wavetable with a phase that
+carries the vibrato: one table lookup per sample instead of one sine per harmonic, which is what
+keeps a 90 s piece with a melody as fast to synthesise as the chords-only one was. Drums are kept
+short and their lows modest (a kick of ~0.25 s, a click for small speakers to hear it by), since a
+phone plays nothing below ~150 Hz and a long low boom only costs limiter headroom.
 """
 
 from __future__ import annotations
@@ -30,14 +36,14 @@ def _saw(freq: float, t: np.ndarray, phase: float = 0.0) -> np.ndarray:
     return 2.0 * np.mod(freq * t + phase, 1.0) - 1.0
 
 
-def lowpass(x: np.ndarray, cutoff: float, sample_rate: int, order: int = 2) -> np.ndarray:
+def lowpass(x: np.ndarray, cutoff: float, sample_rate: int, order: int = 2, axis: int = 0) -> np.ndarray:
     sos = signal.butter(order, min(cutoff, 0.45 * sample_rate), "low", fs=sample_rate, output="sos")
-    return signal.sosfilt(sos, x, axis=0)
+    return signal.sosfilt(sos, x, axis=axis)
 
 
-def highpass(x: np.ndarray, cutoff: float, sample_rate: int, order: int = 2) -> np.ndarray:
+def highpass(x: np.ndarray, cutoff: float, sample_rate: int, order: int = 2, axis: int = 0) -> np.ndarray:
     sos = signal.butter(order, cutoff, "high", fs=sample_rate, output="sos")
-    return signal.sosfilt(sos, x, axis=0)
+    return signal.sosfilt(sos, x, axis=axis)
 
 
 def bandpass(x: np.ndarray, low: float, high: float, sample_rate: int, order: int = 2) -> np.ndarray:
@@ -63,10 +69,13 @@ def pluck(note: float, duration: float, sample_rate: int, brightness: float = 1.
     f = midi_hz(note)
     t = _time(duration, sample_rate)
     out = np.zeros_like(t)
+    # exp(-t (2.5 + 2k)) by running products: one exp per note, not one per harmonic.
+    decay, step = np.exp(-t * 2.5), np.exp(-t * 2.0)
     for k in range(1, 9):
         if k * f > 0.45 * sample_rate:
             break
-        out += (brightness**k / k) * np.sin(2 * np.pi * k * f * t) * np.exp(-t * (2.5 + 2.0 * k))
+        decay = decay * step
+        out += (brightness**k / k) * np.sin(2 * np.pi * k * f * t) * decay
     return out * _attack(t, 0.003) * _release(t, duration, 0.03)
 
 
@@ -75,12 +84,15 @@ def piano(note: float, duration: float, sample_rate: int) -> np.ndarray:
     f = midi_hz(note)
     t = _time(duration, sample_rate)
     out = np.zeros_like(t)
+    # The two decays exp(-t (1.2 + 0.9k)) and exp(-t (0.4 + 0.3k)) by running products.
+    fast, fast_step = np.exp(-t * 1.2), np.exp(-t * 0.9)
+    slow, slow_step = np.exp(-t * 0.4), np.exp(-t * 0.3)
     for k in range(1, 7):
         partial = k * f * (1 + 0.0004 * k * k)
         if partial > 0.45 * sample_rate:
             break
-        decay = 0.6 * np.exp(-t * (1.2 + 0.9 * k)) + 0.4 * np.exp(-t * (0.4 + 0.3 * k))
-        out += (1.0 / k**1.6) * np.sin(2 * np.pi * partial * t) * decay
+        fast, slow = fast * fast_step, slow * slow_step
+        out += (1.0 / k**1.6) * np.sin(2 * np.pi * partial * t) * (0.6 * fast + 0.4 * slow)
     return out * _attack(t, 0.006) * _release(t, duration, 0.08)
 
 
@@ -89,7 +101,7 @@ def bell(note: float, duration: float, sample_rate: int) -> np.ndarray:
     f = midi_hz(note)
     t = _time(duration, sample_rate)
     out = np.zeros_like(t)
-    for ratio, amp, decay in ((1.0, 1.0, 1.8), (2.76, 0.45, 3.5), (5.40, 0.25, 6.0), (8.93, 0.12, 9.0)):
+    for ratio, amp, decay in ((1.0, 1.0, 1.8), (2.76, 0.55, 3.5), (5.40, 0.4, 6.0), (8.93, 0.25, 9.0)):
         if ratio * f < 0.45 * sample_rate:
             out += amp * np.sin(2 * np.pi * ratio * f * t) * np.exp(-t * decay)
     return out * _attack(t, 0.002) * _release(t, duration, 0.05)
@@ -104,12 +116,106 @@ def bass(note: float, duration: float, sample_rate: int, grit: float = 0.3) -> n
     return body * env
 
 
+# --- lead voices (the melody) ------------------------------------------------------------------
+_TABLE_SIZE = 8192
+
+
+def _table(amplitudes: tuple[float, ...]) -> np.ndarray:
+    """One cycle of a harmonic spectrum (amplitudes of harmonics 1, 2, ...), peak-normalised."""
+    phase = np.arange(_TABLE_SIZE) / _TABLE_SIZE
+    out = np.zeros(_TABLE_SIZE)
+    for k, amplitude in enumerate(amplitudes, start=1):
+        out += amplitude * np.sin(2 * np.pi * k * phase)
+    return out / np.abs(out).max()
+
+
+def _harmonics(
+    freq: float, sample_rate: int, slope: float, odd_only: bool = False, top: int = 12
+) -> tuple[float, ...]:
+    """Amplitudes 1/k**slope up to `top` harmonics and below 0.4 x the sample rate."""
+    count = max(1, min(top, int(0.4 * sample_rate / freq)))
+    return tuple(0.0 if odd_only and k % 2 == 0 else 1.0 / k**slope for k in range(1, count + 1))
+
+
+def _cycles(
+    freq: float, t: np.ndarray, sample_rate: int, rate: float, depth: float, delay: float
+) -> np.ndarray:
+    """Phase in cycles of a note with vibrato of `depth` (fraction of the frequency) fading in after
+    `delay` s, the way a player lets a long note bloom."""
+    swell = np.clip((t - delay) / 0.3, 0.0, 1.0)
+    inst = freq * (1.0 + depth * swell * np.sin(2 * np.pi * rate * t))
+    return np.cumsum(inst) / sample_rate
+
+
+def _lookup(table: np.ndarray, cycles: np.ndarray) -> np.ndarray:
+    return table[(cycles * _TABLE_SIZE).astype(np.int64) % _TABLE_SIZE]
+
+
+def flute(note: float, duration: float, sample_rate: int) -> np.ndarray:
+    """Near-sine with a soft attack and a late vibrato: a flute or ocarina."""
+    f = midi_hz(note)
+    t = _time(duration + 0.15, sample_rate)
+    out = _lookup(_table((1.0, 0.22, 0.09, 0.04)), _cycles(f, t, sample_rate, 5.0, 0.005, 0.25))
+    return out * _attack(t, 0.07) * _release(t, duration + 0.15, 0.15)
+
+
+def lead(
+    note: float, duration: float, sample_rate: int, brightness: float = 1.0, square: bool = False
+) -> np.ndarray:
+    """A synth lead: saw (or square: odd harmonics) spectrum, quick attack, a slight decay to a
+    sustain, vibrato on long notes."""
+    f = midi_hz(note)
+    t = _time(duration + 0.1, sample_rate)
+    table = _table(_harmonics(f, sample_rate, 1.0 + 1.2 * (1.0 - brightness), odd_only=square, top=10))
+    out = _lookup(table, _cycles(f, t, sample_rate, 5.5, 0.004, 0.3))
+    env = _attack(t, 0.012) * (0.75 + 0.25 * np.exp(-t * 6.0)) * _release(t, duration + 0.1, 0.1)
+    return out * env
+
+
+def bowed(note: float, duration: float, sample_rate: int) -> np.ndarray:
+    """A solo violin or cello line: dark saw spectrum, slow bow attack, wide vibrato."""
+    f = midi_hz(note)
+    t = _time(duration + 0.3, sample_rate)
+    table = _table(_harmonics(f, sample_rate, 1.5, top=10))
+    out = _lookup(table, _cycles(f, t, sample_rate, 5.2, 0.007, 0.15))
+    return out * _attack(t, 0.16) * _release(t, duration + 0.3, 0.3)
+
+
+def brass(note: float, duration: float, sample_rate: int) -> np.ndarray:
+    """A horn: the spectrum brightens as the note swells (dark and bright tables crossfaded)."""
+    f = midi_hz(note)
+    t = _time(duration + 0.15, sample_rate)
+    cycles = _cycles(f, t, sample_rate, 4.5, 0.003, 0.4)
+    dark = _lookup(_table(_harmonics(f, sample_rate, 2.2, top=6)), cycles)
+    bright = _lookup(_table(_harmonics(f, sample_rate, 1.2, top=10)), cycles)
+    opening = 0.65 * (1.0 - np.exp(-t * 9.0)) * np.exp(-t * 0.8)
+    out = (1.0 - opening) * dark + opening * bright
+    return out * _attack(t, 0.05) * _release(t, duration + 0.15, 0.15)
+
+
+def epiano(note: float, duration: float, sample_rate: int) -> np.ndarray:
+    """Electric piano: a 1:1 FM tone whose modulation (the bark) dies away, and a faint tine."""
+    f = midi_hz(note)
+    t = _time(duration + 0.2, sample_rate)
+    phase = 2 * np.pi * f * t
+    index = 1.6 * np.exp(-t * 5.0) + 0.25
+    out = np.sin(phase + index * np.sin(phase)) + 0.12 * np.sin(7.0 * phase) * np.exp(-t * 14.0)
+    decay = 0.6 * np.exp(-t * 1.8) + 0.4 * np.exp(-t * 0.45)
+    return out * decay * _attack(t, 0.003) * _release(t, duration + 0.2, 0.2)
+
+
 # --- drums -----------------------------------------------------------------------------------
-def kick(sample_rate: int, punch: float = 1.0, length: float = 0.45) -> np.ndarray:
+def kick(
+    sample_rate: int, punch: float = 1.0, length: float = 0.28, decay: float = 13.0, click: float = 0.35
+) -> np.ndarray:
+    """A pitch-swept sine (55 Hz body) with a short decay and a 1.8 kHz click: the click is what a
+    phone speaker plays of a kick."""
     t = _time(length, sample_rate)
-    freq = 45.0 + 110.0 * punch * np.exp(-t * 30.0)
+    freq = 55.0 + 120.0 * punch * np.exp(-t * 32.0)
     phase = 2 * np.pi * np.cumsum(freq) / sample_rate
-    return np.sin(phase) * np.exp(-t * 8.0) * _attack(t, 0.001)
+    body = np.sin(phase) * np.exp(-t * decay)
+    tick = click * np.sin(2 * np.pi * 1800.0 * t) * np.exp(-t * 220.0)
+    return (body + tick) * _attack(t, 0.001) * _release(t, length, 0.02)
 
 
 def snare(sample_rate: int, rng: np.random.Generator, length: float = 0.25) -> np.ndarray:
@@ -148,13 +254,23 @@ def shaker(sample_rate: int, rng: np.random.Generator, length: float = 0.09) -> 
     return out / (np.abs(out).max() + 1e-9)
 
 
-def tom(sample_rate: int, pitch: float = 90.0, length: float = 0.9) -> np.ndarray:
-    """A big low drum (taiko/timpani-like) for epic: long pitch fall and a long decay."""
+def tom(
+    sample_rate: int, pitch: float = 90.0, length: float = 0.9, decay: float = 4.5, overtone: float = 0.3
+) -> np.ndarray:
+    """A big low drum (taiko/timpani-like) for epic: a pitch fall, an inharmonic overtone."""
     t = _time(length, sample_rate)
     freq = pitch * (1.0 + 0.6 * np.exp(-t * 12.0))
     phase = 2 * np.pi * np.cumsum(freq) / sample_rate
-    body = np.sin(phase) + 0.3 * np.sin(2.3 * phase)
-    return body * np.exp(-t * 4.5) * _attack(t, 0.002)
+    body = np.sin(phase) + overtone * np.sin(2.3 * phase) + 0.5 * overtone * np.sin(3.6 * phase)
+    return body * np.exp(-t * decay) * _attack(t, 0.002) * _release(t, length, 0.03)
+
+
+def crash(sample_rate: int, rng: np.random.Generator, length: float = 2.0) -> np.ndarray:
+    """A cymbal: high-passed noise with a long decay, marking the start of a section."""
+    t = _time(length, sample_rate)
+    noise = highpass(rng.standard_normal(t.size), 4500, sample_rate)
+    out = noise * np.exp(-t * 2.2) * _attack(t, 0.002) * _release(t, length, 0.1)
+    return out / (np.abs(out).max() + 1e-9)
 
 
 def reverb_impulse(seconds: float, sample_rate: int, rng: np.random.Generator, damping: float) -> np.ndarray:

@@ -90,7 +90,7 @@ def _draw_crop(photo: _Photo, crop: kenburns.Rect, size: tuple[int, int]) -> np.
 
 
 def _draw_card(card: np.ndarray, progress: float, size: tuple[int, int]) -> np.ndarray:
-    zoom = 1.0 + settings.CARD_ZOOM * kenburns.ease(progress)
+    zoom = 1.0 + settings.CARD_ZOOM * progress  # a steady push: an eased one stands still at its ends
     cx, cy = size[0] / 2, size[1] / 2
     matrix = np.array([[zoom, 0.0, cx * (1 - zoom)], [0.0, zoom, cy * (1 - zoom)]], dtype=np.float64)
     return cv2.warpAffine(card, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
@@ -298,9 +298,13 @@ def render_memory(
     warnings: list[str] = []
 
     track = soundtrack.soundtrack_for(plan.mood, plan.duration, music, seed)
-    board = storyboard.build(plan.photos, plan.duration, plan.mood, track.beats, aspect, seed, plan.key_photo)
+    board = storyboard.build(
+        plan.photos, plan.duration, plan.mood, track.beats, aspect, seed, plan.key_photo, output_width=width
+    )
     key = plan.photos[plan.key_photo]
-    key_crop = kenburns.best_crop((key.width, key.height), key.faces, aspect)
+    key_crop = kenburns.best_crop(
+        (key.width, key.height), key.faces, aspect, others=key.others, min_width=width / settings.MAX_UPSCALE
+    )
     crops: dict[int, list[kenburns.Rect]] = {plan.key_photo: [key_crop]}
     for shot in board.shots:
         if shot.photo is not None and shot.crop_start is not None and shot.crop_end is not None:
@@ -308,15 +312,18 @@ def render_memory(
     photos = _load_photos(plan, crops, size, warnings)
 
     key_frame = Image.fromarray(_draw_crop(photos[plan.key_photo], key_crop, size))
+    style = cards.style_for(plan.mood)
     card_frames = {
-        "title": cards.card(key_frame, plan.title, plan.subtitle, size, settings.CARD_BACKGROUND_DIM),
-        "end": cards.card(key_frame, plan.end_text or plan.title, "", size, settings.END_CARD_DIM),
+        "title": cards.card(key_frame, plan.title, plan.subtitle, size, settings.CARD_BACKGROUND_DIM, style),
+        "end": cards.card(
+            key_frame, "", plan.end_text or plan.subtitle or plan.title, size, settings.END_CARD_DIM, style
+        ),
     }
     draw = frame_function(board, photos, card_frames, size)
     with partial(output) as movie:
         _encode(draw, track, board.duration, movie, fps, preset, progress)
     with partial(poster_path) as poster:
-        cards.poster(key_frame, plan.title, plan.subtitle).save(poster, "JPEG", quality=settings.POSTER_QUALITY)
+        cards.poster(key_frame, plan.title, plan.subtitle, style).save(poster, "JPEG", quality=settings.POSTER_QUALITY)
 
     sidecar = _sidecar(plan, board, track, size, seed, fps, output, poster_path)
     sidecar["warnings"] = warnings
