@@ -98,8 +98,14 @@ def test_frames_show_cards_and_photos(rendered) -> None:
     frames = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 90, 160, 3)
     assert len(frames) == 144
     assert frames.mean() > 20  # not black
-    # Motion everywhere: consecutive frames differ (Ken Burns, card zoom, transitions).
-    assert np.mean([np.abs(frames[i + 1].astype(int) - frames[i]).mean() > 0.05 for i in range(143)]) > 0.9
+    # Every photo shot moves: consecutive frames between the title and end cards differ (Ken Burns,
+    # transitions). Cards may be near-still (a slow 4% push over a dark, blurred background).
+    sidecar = json.loads(result.sidecar.read_text())
+    title_end = next(a["cut_out"] for a in sidecar["assets"] if a["kind"] == "title")
+    end_start = next(a["cut_in"] for a in sidecar["assets"] if a["kind"] == "end")
+    photo_frames = range(int(np.ceil(title_end * 24)), int(end_start * 24) - 1)
+    moving = [np.abs(frames[i + 1].astype(int) - frames[i]).mean() > 0.05 for i in photo_frames]
+    assert len(moving) > 50 and np.mean(moving) >= 0.95
 
 
 def test_sideways_photo_is_drawn_upright(rendered) -> None:
