@@ -463,8 +463,9 @@ def memory_feature(
         _fail("say one of --less, --never or --normal")
     lib = _open(library)
     if kind == "person":
+        graph = load(lib)
         try:
-            value = str(load(lib).nodes[kg.resolve_person(load(lib), value)]["id"])
+            value = str(graph.nodes[kg.resolve_person(graph, value)]["id"])
         except kg.PersonLookupError as error:
             _fail(str(error).strip("'\""))
     level = "less" if less else "never" if never else "normal"
