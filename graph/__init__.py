@@ -11,11 +11,12 @@ from graph.names import (
     PersonLookupError,
     UnknownPersonError,
     UnknownPlaceError,
+    people_in_text,
     resolve_people,
     resolve_person,
 )
 from graph.persist import load_graph, save_graph
-from graph.photo_search import photos_together, search
+from graph.photo_search import asset_rows, find, photos_together, search
 from graph.queries import (
     frequent_places,
     home,
@@ -48,7 +49,9 @@ __all__ = [
     "PersonRecord",
     "UnknownPersonError",
     "UnknownPlaceError",
+    "asset_rows",
     "build_graph",
+    "find",
     "frequent_places",
     "home",
     "important_groups",
@@ -58,6 +61,7 @@ __all__ = [
     "neighbours_of_kind",
     "node_id",
     "node_key",
+    "people_in_text",
     "person_timeline",
     "photos_together",
     "resolve_people",

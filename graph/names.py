@@ -87,6 +87,47 @@ def resolve_people(graph: nx.Graph, references: Iterable[str | int]) -> list[str
     return list(seen)
 
 
+def people_in_text(graph: nx.Graph, text: str) -> tuple[list[str], list[str]]:
+    """The people a typed query names, and one message per word or name not understood.
+
+    Commas separate names ("Ana Maria, Ben"). Without commas, the longest run of words that is a
+    visible person's label wins at each position, so "Ana Maria Ben" finds a two-word name: the
+    runs tried are never longer than the longest label, so the work grows with the word count, not
+    its square.
+    """
+    labels: dict[str, str] = {}
+    for person in visible_people(graph):
+        labels.setdefault(person_label(graph._node[person]).casefold(), person)
+    found: dict[str, None] = {}
+    errors: list[str] = []
+
+    def one(reference: str) -> None:
+        try:
+            found[resolve_person(graph, reference)] = None
+        except PersonLookupError as error:
+            errors.append(str(error.args[0]))
+
+    if "," in text:
+        for part in (p.strip() for p in text.split(",")):
+            if part:
+                one(part)
+        return list(found), errors
+    words = text.split()
+    longest = max((len(label.split()) for label in labels), default=1)
+    start = 0
+    while start < len(words):
+        for end in range(min(len(words), start + longest), start, -1):
+            phrase = " ".join(words[start:end])
+            if phrase.casefold() in labels or (end == start + 1 and _ID.match(phrase)):
+                one(phrase)
+                start = end
+                break
+        else:
+            one(words[start])
+            start += 1
+    return list(found), errors
+
+
 def resolve_places(graph: nx.Graph, reference: str) -> set[str]:
     """Places a user's place reference means: a place id, or a town, region or country name."""
     text = reference.strip()

@@ -121,6 +121,25 @@ def search(
     exclude: photos showing none of them. place: a town, region or country name or a place id.
     date_from / date_to: local days, inclusive ("2023-05-01", a date or a datetime).
     """
+    found = find(
+        graph, people, match=match, exclude=exclude, place=place, date_from=date_from, date_to=date_to,
+        limit=limit,
+    )  # fmt: skip
+    return asset_rows(graph, found)
+
+
+def find(
+    graph: nx.Graph,
+    people: Sequence[str | int] = (),
+    *,
+    match: Match = "all",
+    exclude: Sequence[str | int] = (),
+    place: str | None = None,
+    date_from: DateLike | None = None,
+    date_to: DateLike | None = None,
+    limit: int | None = None,
+) -> list[str]:
+    """The asset nodes `search` answers with, newest first (a page of rows is `asset_rows` of a slice)."""
     if match not in ("all", "any"):
         raise ValueError(f"match must be 'all' or 'any', not {match!r}")
     wanted = resolve_people(graph, people)
@@ -143,8 +162,7 @@ def search(
         return not (excluded_adj and any(asset in other for other in excluded_adj))
 
     if limit is not None and not wanted:
-        found = _newest_accepted(graph, accept, max(0, limit))
-        return asset_rows(graph, found)
+        return _newest_accepted(graph, accept, max(0, limit))
 
     candidates: Iterable[str]
     if wanted and match == "all":
@@ -161,9 +179,7 @@ def search(
         candidates = [n for n, kind in graph.nodes(data="kind") if kind == "asset"]
     found = [a for a in candidates if accept(a)]
     found.sort(key=lambda a: _newest_key(nodes[a]), reverse=True)
-    if limit is not None:
-        found = found[: max(0, limit)]
-    return asset_rows(graph, found)
+    return found[: max(0, limit)] if limit is not None else found
 
 
 def photos_together(graph: nx.Graph, people: Sequence[str | int]) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from memories.clustering import feedback, load_faces
-from memories.people import label
+from memories.people import different_pairs, label
 from memories.store import Library
 
 
@@ -61,7 +61,10 @@ def _mark_tried(library: Library, ids: np.ndarray, scores: np.ndarray) -> None:
 
 
 def merge_suggestions(library: Library) -> list[dict[str, Any]]:
-    """Pairs of people close enough to ask "same person?", closest first (never a constrained pair)."""
+    """Pairs of people close enough to ask "same person?", closest first (never a constrained pair).
+
+    Never a pair the user said are different people, nor two named people: naming them apart is
+    the user's own word that they are two (asking would be noise)."""
     from recognition.cluster.gallery import Gallery
 
     faces = load_faces(library, "AND o.person_id IS NOT NULL")
@@ -73,11 +76,14 @@ def merge_suggestions(library: Library) -> list[dict[str, Any]]:
     # Two people who share a photo are different people: the gallery will not suggest them.
     gallery = Gallery().fit(faces.face, labels, confirmed=np.ones(len(faces), bool))
     names = dict(library.db.execute("SELECT id, name FROM people").fetchall())
+    different = different_pairs(library)
     rows = []
     for suggestion in gallery.suggestions_:
         a = int(people_ids[gallery.people_[suggestion.person_a].cluster])
         b = int(people_ids[gallery.people_[suggestion.person_b].cluster])
-        if a in hidden or b in hidden:
+        if a in hidden or b in hidden or (min(a, b), max(a, b)) in different:
+            continue
+        if names.get(a) and names.get(b):
             continue
         rows.append(
             {

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from memories.people import canonical, person_named
+from memories.people import canonical, person_named, refresh_key_faces
 from memories.store import Library, from_blob
 
 
@@ -304,25 +304,20 @@ def cluster_confidence(faces: np.ndarray, person_of_row: np.ndarray) -> np.ndarr
 
 
 def refresh_people(db: Any) -> None:
-    """Drop people nobody needs; pick each person's key face (confirmed first, then quality)."""
+    """Drop people nobody needs (never one the user touched: named, hidden, pinned, confirmed,
+    rejected, merged or told apart); pick each person's key face (`people.refresh_key_faces`: the
+    one the user chose while it is still theirs, else a clear face whole inside its photo)."""
     db.execute(
         """
-        DELETE FROM people WHERE merged_into IS NULL AND name IS NULL AND hidden = 0
+        DELETE FROM people WHERE merged_into IS NULL AND name IS NULL AND hidden = 0 AND pinned = 0
           AND id NOT IN (SELECT person_id FROM observations WHERE person_id IS NOT NULL)
           AND id NOT IN (SELECT person_id FROM feedback_confirmations)
           AND id NOT IN (SELECT person_id FROM feedback_rejections)
           AND id NOT IN (SELECT from_person_id FROM feedback_merges)
           AND id NOT IN (SELECT into_person_id FROM feedback_merges)
+          AND id NOT IN (SELECT person_a FROM feedback_different)
+          AND id NOT IN (SELECT person_b FROM feedback_different)
           AND id NOT IN (SELECT merged_into FROM people WHERE merged_into IS NOT NULL)
         """
     )
-    db.execute(
-        """
-        UPDATE people SET key_observation_id = (
-            SELECT o.id FROM observations o
-            LEFT JOIN feedback_confirmations c ON c.observation_id = o.id AND c.person_id = o.person_id
-            WHERE o.person_id = people.id
-            ORDER BY c.observation_id IS NULL, o.quality DESC, o.face_w * o.face_h DESC, o.id LIMIT 1)
-        WHERE merged_into IS NULL
-        """
-    )
+    refresh_key_faces(db)

@@ -98,12 +98,15 @@ def candidates(
 def suggest(library: Library, today: date | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     """Every theme's candidates, titled, best first; with where its render is, if made."""
     graph = load_graph(library)
-    rendered = {r["key"]: r["path"] for r in library.db.execute("SELECT key, path FROM renders")}
+    rendered = {
+        r["key"]: (int(r["id"]), r["path"]) for r in library.db.execute("SELECT id, key, path FROM renders")
+    }
+    chosen_covers = {k: c.key_asset_id for k, c in choices.memory_choices(library).items()}
     rows = []
     for theme in themes_for(library).values():
         for candidate in candidates(library, theme, today=today, graph=graph):
             title, subtitle = titles(library, theme, candidate)
-            video = rendered.get(candidate.key)
+            render_id, video = rendered.get(candidate.key, (None, None))
             video_path = Path(video) if video and Path(video).exists() else None
             rows.append(
                 {
@@ -113,14 +116,35 @@ def suggest(library: Library, today: date | None = None, limit: int | None = Non
                     "subtitle": subtitle,
                     "reason": candidate.reason,
                     "people": candidate.context.get("people", []),
+                    "person_ids": list(candidate.people),
                     "photos": len(candidate.assets),
                     "score": round(candidate.score, 3),
                     "video": str(video_path) if video_path else None,
                     "poster": str(video_path.with_suffix(".jpg")) if video_path else None,
+                    "render_id": render_id if video_path else None,
+                    "cover": chosen_covers.get(candidate.key) or cover_photo(library, candidate),
                 }
             )
     rows.sort(key=lambda r: (-r["score"], r["key"]))
     return rows[:limit] if limit else rows
+
+
+def cover_photo(library: Library, candidate: Candidate) -> int | None:
+    """The photo a memory is shown with before it is made: the one whose featured people's faces
+    are largest and clearest (every face, for a memory without featured people). The rendered
+    movie's key photo may differ: curation weighs the whole set."""
+    if not candidate.assets:
+        return None
+    assets = ",".join(str(int(a)) for a in candidate.assets)
+    featured = ",".join(str(int(p)) for p in candidate.people)
+    who = f"AND o.person_id IN ({featured})" if featured else "AND o.person_id IS NOT NULL"
+    row = library.db.execute(
+        f"SELECT o.asset_id FROM observations o WHERE o.asset_id IN ({assets}) {who} "
+        "AND o.is_clear = 1 AND o.face_w IS NOT NULL "
+        "GROUP BY o.asset_id ORDER BY COUNT(DISTINCT o.person_id) DESC, SUM(o.face_w * o.face_h) DESC, "
+        "o.asset_id LIMIT 1"
+    ).fetchone()
+    return int(row[0]) if row else int(candidate.assets[0])
 
 
 def plan(

@@ -54,12 +54,6 @@ def asset_path(library: Library, asset_id: int) -> Path:
     return Path(row["path"])
 
 
-def indexed_roots(library: Library) -> list[Path]:
-    """Folders photos were indexed from: the only places besides the library files may be served from."""
-    paths = [Path(r[0]).parent for r in library.db.execute("SELECT DISTINCT path FROM asset_paths")]
-    return sorted(set(paths))
-
-
 def person_ids(library: Library, references: list[str]) -> list[int]:
     return [resolve_person(library, reference) for reference in references]
 

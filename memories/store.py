@@ -169,6 +169,36 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (kind, value)
     );
     """,
+    # 3: more of the user's say over people (memories/people.py): favourites, a chosen key photo,
+    # "not the same person", merges that can be taken back, and an undo journal of corrections.
+    """
+    ALTER TABLE people ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;      -- user's: listed first
+    ALTER TABLE people ADD COLUMN key_chosen INTEGER NOT NULL DEFAULT 0;  -- 1: the user chose the key face
+    -- The user said these two are not the same person (person_a < person_b).
+    CREATE TABLE feedback_different (
+        person_a   INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        person_b   INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        PRIMARY KEY (person_a, person_b),
+        CHECK (person_a < person_b)
+    );
+    -- The faces a merge moved from the merged-away person: what an unmerge gives back.
+    CREATE TABLE merge_members (
+        from_person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        observation_id INTEGER NOT NULL REFERENCES observations(id) ON DELETE CASCADE,
+        PRIMARY KEY (from_person_id, observation_id)
+    );
+    -- The undo journal: per correction, JSON [table, key columns, previous row or null] of every
+    -- row it touched, restored newest first by `memories.people.undo_last`.
+    CREATE TABLE corrections (
+        id         INTEGER PRIMARY KEY,
+        kind       TEXT NOT NULL,
+        summary    TEXT NOT NULL,
+        before     TEXT NOT NULL,
+        undone     INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

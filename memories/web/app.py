@@ -1,153 +1,235 @@
-"""The WSGI app and the threaded server behind `memories serve`.
+"""The Flask app and the waitress server behind `memories serve`.
 
 Each request opens its own Library connection (SQLite connections are not shared between threads;
-WAL lets the page read while the CLI or a render writes) and closes it before the response body is
-streamed, so a long video download holds no database handle.
+WAL lets the page read while the CLI or a render writes) and closes it when the request ends.
+Security lives here, around every route: the Host check (DNS rebinding), Origin and CSRF token on
+every POST, the content security policy, `no-store` on pages, body size and JSON depth limits, and
+error pages that never show internals (the console gets the trace).
 """
 
 from __future__ import annotations
 
-import socketserver
+import contextlib
+import logging
 import sys
 import threading
 import traceback
 import webbrowser
-from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+import flask
 import jinja2
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
 
-from memories.people import PersonNotFound
 from memories.store import Library
-from memories.web import settings
-from memories.web.http_layer import HttpError, Request, Response
-from memories.web.jobs import JobRunner
-from memories.web.security import CONTENT_SECURITY_POLICY, CsrfGuard, host_allowed, origin_allowed
+from memories.web import actions, media, pages, settings
+from memories.web.context import UserError, wants_json
+from memories.web.jobs import JobRunner, JobsBusy
+from memories.web.security import (
+    CONTENT_SECURITY_POLICY,
+    CsrfGuard,
+    host_allowed,
+    json_depth,
+    origin_allowed,
+)
+from memories.web.state import LibraryCache
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-TEMPLATES_DIR = PACKAGE_DIR / "templates"
-STATIC_DIR = PACKAGE_DIR / "static"
-
-StartResponse = Callable[..., Any]
 
 
-class WebApp:
-    """The page as a WSGI callable: `WebApp(library_path)(environ, start_response)`."""
+class IdConverter(BaseConverter):
+    """A row id in a URL: 1-18 digits, so every id fits SQLite's 64-bit integers (a longer one is
+    a 404, not an overflow)."""
 
-    def __init__(self, library_path: Path, bound_host: str = settings.DEFAULT_HOST) -> None:
-        from memories.web.routes import router  # imported here: routes refer back to this module
+    regex = rf"[0-9]{{1,{settings.MAX_ID_DIGITS}}}"
 
-        self.library_path = Path(library_path)
-        # Fail at start, not on the first request, when the folder holds no library.
-        Library(self.library_path, create=False).close()
-        self.bound_host = bound_host
-        self.csrf = CsrfGuard()
-        self.jobs = JobRunner(self.library_path)
-        self.router = router
-        self.templates = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
-            autoescape=True,  # every name and file name is text, never markup
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
+
+
+def create_app(library_path: Path, bound_host: str = settings.DEFAULT_HOST) -> flask.Flask:
+    """The app for the library folder at `library_path` (a WSGI callable)."""
+    library_path = Path(library_path)
+    Library(library_path, create=False).close()  # fail at start when the folder holds no library
+    app = flask.Flask(
+        "memories.web",
+        root_path=str(PACKAGE_DIR),
+        static_folder="static",
+        template_folder="templates",
+    )
+    app.config.update(
+        LIBRARY_PATH=library_path,
+        BOUND_HOST=bound_host,
+        MAX_CONTENT_LENGTH=settings.MAX_FORM_BYTES,
+        MAX_FORM_MEMORY_SIZE=settings.MAX_FORM_BYTES,
+        SEND_FILE_MAX_AGE_DEFAULT=60,
+        JSON_SORT_KEYS=False,
+    )
+    app.url_map.converters["id"] = IdConverter
+    app.url_map.strict_slashes = False
+    app.url_map.merge_slashes = False  # "//" in a path is a 404, not a redirect elsewhere
+    app.jinja_env.undefined = jinja2.StrictUndefined
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    csrf = CsrfGuard()
+    app.extensions["memories.csrf"] = csrf
+    app.extensions["memories.cache"] = LibraryCache()
+    app.extensions["memories.jobs"] = JobRunner(library_path)
+    app.jinja_env.globals.update(csrf_token=csrf.token, job_poll_ms=settings.JOB_POLL_MS)
+    pages.register(app)
+    actions.register(app)
+    media.register(app)
+
+    @app.before_request
+    def check_request() -> Any:
+        if not host_allowed(flask.request.headers.get("Host"), bound_host):
+            return flask.Response("unexpected Host header", 400, mimetype="text/plain")
+        if flask.request.method == "POST":
+            request = flask.request
+            if not origin_allowed(request.headers.get("Origin"), request.headers.get("Host")):
+                raise UserError(403, "This request came from another site and was refused.")
+            if request.mimetype == "application/json":
+                text = request.get_data(as_text=True)
+                if json_depth(text) > settings.MAX_JSON_DEPTH:
+                    raise UserError(400, "The request nests too deeply.")
+            token = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
+            if not csrf.valid(token):
+                raise UserError(403, "This form has expired: reload the page and try again.")
+        return None
+
+    @app.after_request
+    def security_headers(response: flask.Response) -> flask.Response:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if response.mimetype in ("text/html", "application/json"):
+            response.headers["Cache-Control"] = "no-store"
+        if response.mimetype == "text/html":
+            response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+            response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+    @app.teardown_request
+    def close_library(_: BaseException | None) -> None:
+        opened = flask.g.pop("library", None)
+        if opened is not None:
+            opened.close()
+
+    @app.errorhandler(UserError)
+    def user_error(error: UserError) -> Any:
+        return error_page(error.status, error.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        messages = {
+            404: "There is nothing here.",
+            405: "That is not something this page can do.",
+            413: "That request is too large.",
+            400: "That request could not be understood.",
+        }
+        return error_page(error.code or 500, messages.get(error.code or 500, error.name))
+
+    @app.errorhandler(JobsBusy)
+    def busy(error: JobsBusy) -> Any:
+        return error_page(503, str(error))
+
+    @app.errorhandler(LookupError)
+    def not_found(error: LookupError) -> Any:
+        return error_page(404, _message(error))
+
+    @app.errorhandler(ValueError)
+    def bad_value(error: ValueError) -> Any:
+        return error_page(400, _message(error))
+
+    @app.errorhandler(OSError)
+    def unreadable(error: OSError) -> Any:  # a photo moved or deleted since it was indexed
+        print(f"memories: {error}", file=sys.stderr)
+        return error_page(404, "The file cannot be read: it was moved or deleted.")
+
+    @app.errorhandler(Exception)
+    def bug(error: Exception) -> Any:  # a bug must not take the server down, nor show internals
+        traceback.print_exception(error)
+        return error_page(500, "Something went wrong. The details are in the console.")
+
+    return app
+
+
+def _message(error: BaseException) -> str:
+    return str(error.args[0]) if error.args else type(error).__name__
+
+
+def error_page(status: int, message: str) -> Any:
+    if wants_json() or flask.request.path.startswith("/jobs/"):
+        return flask.jsonify(error=message), status
+    return flask.render_template("error.html", status_code=status, message=message, nav=""), status
+
+
+class WebServer:
+    """A waitress server on (host, port); port 0 picks a free port (see `server_port`)."""
+
+    def __init__(self, app: flask.Flask, host: str, port: int, quiet: bool = False) -> None:
+        from waitress.server import create_server
+
+        self.app = app
+        self.server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=settings.SERVER_THREADS,
+            ident="memories",
+            clear_untrusted_proxy_headers=True,
+            expose_tracebacks=False,
         )
-        self.templates.globals["csrf_token"] = self.csrf.token
-        self.templates.globals["job_poll_ms"] = settings.JOB_POLL_MS
-        self.templates.globals["nav"] = ""
+        if quiet:  # tests and notebooks: waitress's own notices ("Serving on ...") stay out of the way
+            logging.getLogger("waitress").setLevel(logging.ERROR)
+        self.server_port = int(self.server.effective_port)  # type: ignore[union-attr]
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._stopped.set()
 
-    def render(self, template: str, status: int = 200, **context: Any) -> Response:
-        return Response.html(self.templates.get_template(template).render(**context), status)
-
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        request = Request.from_environ(environ)
-        response = self.respond(request)
-        headers = [
-            *response.headers,
-            ("X-Content-Type-Options", "nosniff"),
-            ("Referrer-Policy", "same-origin"),
-        ]
-        if any(k == "Content-Type" and v.startswith("text/html") for k, v in response.headers):
-            headers.append(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
-            headers.append(("X-Frame-Options", "DENY"))
-        start_response(response.status_line(), headers)
-        return [] if request.method == "HEAD" else response.body
-
-    def respond(self, request: Request) -> Response:
-        if not host_allowed(request.header("host"), self.bound_host):
-            return Response.text("unexpected Host header", 400)
+    def serve_forever(self) -> None:
+        """Serve until `shutdown` (polling its flag twice a second), then close the sockets here,
+        in the serving thread, so no poll ever sees a closed descriptor."""
+        self._stopped.clear()
         try:
-            handler, params = self.router.match(request.method, request.path)
-            if request.method == "POST":
-                self._check_post(request)
-            with Library(self.library_path, create=False) as library:
-                return handler(self, request, library, **params)
-        except HttpError as error:
-            return self._error(request, error.status, error.message)
-        except PersonNotFound as error:
-            return self._error(request, 404, str(error).strip("'\""))
-        except LookupError as error:
-            return self._error(request, 404, str(error).strip("'\""))
-        except ValueError as error:
-            return self._error(request, 400, str(error))
-        except OSError as error:  # a photo moved or deleted since it was indexed, or unreadable
-            return self._error(request, 404, f"the file cannot be read: {error.strerror or error}")
-        except Exception as error:  # a bug must not take the server down; the console gets the trace
-            traceback.print_exc()
-            return self._error(request, 500, f"{type(error).__name__}: {error}")
+            while not self._stopping.is_set():
+                self.server.asyncore.loop(timeout=0.5, map=self.server._map, count=1)  # type: ignore[union-attr]
+        finally:
+            self.server.close()
+            self.server.task_dispatcher.shutdown()  # type: ignore[union-attr]
+            self._stopped.set()
 
-    def _check_post(self, request: Request) -> None:
-        if not origin_allowed(request.header("origin"), request.header("host")):
-            raise HttpError(403, "cross-site request refused")
-        token = request.header("x-csrf-token") or request.field("csrf_token")
-        if not self.csrf.valid(token):
-            raise HttpError(403, "missing or wrong CSRF token; reload the page and try again")
+    def shutdown(self) -> None:
+        self.app.extensions["memories.jobs"].shutdown()
+        self._stopping.set()
+        self._stopped.wait(5)
 
-    def _error(self, request: Request, status: int, message: str) -> Response:
-        if request.wants_json() or request.path.startswith("/jobs/"):
-            return Response.json({"error": message}, status)
-        return self.render("error.html", status=status, status_code=status, message=message)
+    def server_close(self) -> None:  # kept for callers written against the stdlib server
+        pass
 
 
-def create_app(library_path: Path, bound_host: str = settings.DEFAULT_HOST) -> WebApp:
-    """The WSGI app for the library folder at `library_path`."""
-    return WebApp(Path(library_path), bound_host)
+def warm_up(app: flask.Flask) -> None:
+    """Load the graph and compute the memory suggestions before the first visit asks for them
+    (seconds on a big library); a request that comes first waits for this one instead of
+    computing them twice."""
+    from memories.service import suggest_memories
+
+    try:
+        with Library(app.config["LIBRARY_PATH"], create=False) as opened:
+            cache = app.extensions["memories.cache"]
+            cache.graph(opened)
+            cache.get(opened, "memories", suggest_memories)
+    except Exception as error:  # the pages compute it themselves, and say what went wrong
+        print(f"memories: warm-up skipped: {error!r}", file=sys.stderr)
 
 
-class QuietHandler(WSGIRequestHandler):
-    """One log line per request on stderr, without the reverse-DNS lookup wsgiref would do."""
-
-    def address_string(self) -> str:
-        return str(self.client_address[0])
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
-        if getattr(self.server, "quiet", False):
-            return
-        super().log_message(format, *args)
-
-
-class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    """A thread per connection: a video streams while the page and its thumbnails load."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    quiet = False
-
-
-def make_web_server(app: WebApp, host: str, port: int, quiet: bool = False) -> ThreadingWSGIServer:
-    """A started-but-not-serving server; port 0 picks a free port (see `server.server_port`)."""
-    server = make_server(host, port, app, server_class=ThreadingWSGIServer, handler_class=QuietHandler)
-    assert isinstance(server, ThreadingWSGIServer)
-    server.quiet = quiet
-    return server
-
-
-def serve_in_thread(
-    library_path: Path, host: str = settings.DEFAULT_HOST, port: int = 0
-) -> ThreadingWSGIServer:
+def serve_in_thread(library_path: Path, host: str = settings.DEFAULT_HOST, port: int = 0) -> WebServer:
     """Start the page in a background thread (for tests and notebooks); stop with `.shutdown()`."""
-    server = make_web_server(create_app(library_path, host), host, port, quiet=True)
+    server = WebServer(create_app(library_path, host), host, port, quiet=True)
     threading.Thread(target=server.serve_forever, name="memories-web", daemon=True).start()
     return server
 
@@ -159,8 +241,7 @@ def serve(
     open_browser: bool = False,
 ) -> None:
     """Serve the page for `library` until Ctrl-C. Binds 127.0.0.1 unless told otherwise."""
-    app = create_app(library.root, host)
-    server = make_web_server(app, host, port)
+    server = WebServer(create_app(library.root, host), host, port)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
     url = f"http://{shown_host}:{server.server_port}/"
     print(f"memories: serving {library.root} at {url} (Ctrl-C to stop)", file=sys.stderr)
@@ -169,11 +250,8 @@ def serve(
             f"memories: warning: listening on {host}: other machines on the network can see the page",
             file=sys.stderr,
         )
+    threading.Thread(target=warm_up, args=(server.app,), name="memories-warm-up", daemon=True).start()
     if open_browser:
         webbrowser.open(url)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()

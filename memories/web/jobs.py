@@ -1,7 +1,9 @@
-"""Background jobs: one thread per render, progress read by the page from a JSON endpoint.
+"""Background renders: a bounded pool of workers, progress read by the page from a JSON endpoint.
 
 A job opens its own Library connection (SQLite connections belong to one thread). Asking for a
-memory that is already being made returns the running job instead of starting a second render.
+memory that is already queued or being made returns that job instead of starting a second render;
+more than MAX_QUEUED_RENDERS waiting jobs are refused (`JobsBusy`), so a page that keeps asking
+cannot start unbounded work.
 """
 
 from __future__ import annotations
@@ -11,25 +13,35 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from memories.store import Library
+from memories.web import settings
 
 Work = Callable[[Library, Callable[..., None]], dict[str, Any]]
+
+
+class JobsBusy(RuntimeError):
+    """Too many renders are waiting; the user is asked to try again when one finishes."""
 
 
 @dataclass
 class Job:
     id: int
     key: str
-    state: str = "running"  # running | done | failed
+    state: str = "queued"  # queued | running | done | failed
     progress: float = 0.0
     result: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     started: float = field(default_factory=time.time)
     finished: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("queued", "running")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -37,30 +49,29 @@ class Job:
             "key": self.key,
             "state": self.state,
             "progress": round(self.progress, 4),
-            "result": {k: str(v) if isinstance(v, Path) else v for k, v in self.result.items()},
             "error": self.error,
             "elapsed_s": round((self.finished or time.time()) - self.started, 2),
         }
 
 
 class JobRunner:
-    def __init__(self, library_path: Path) -> None:
+    def __init__(self, library_path: Path, workers: int = settings.RENDER_WORKERS) -> None:
         self.library_path = library_path
         self._jobs: dict[int, Job] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="memories-render")
 
     def start(self, key: str, work: Work) -> Job:
         with self._lock:
             for job in self._jobs.values():
-                if job.key == key and job.state == "running":
+                if job.key == key and job.active:
                     return job
+            if sum(job.active for job in self._jobs.values()) >= settings.MAX_QUEUED_RENDERS:
+                raise JobsBusy("too many movies are being made; try again when one is done")
             job = Job(id=next(self._ids), key=key)
             self._jobs[job.id] = job
-        thread = threading.Thread(
-            target=self._run, args=(job, work), name=f"memories-job-{job.id}", daemon=True
-        )
-        thread.start()
+        self._pool.submit(self._run, job, work)
         return job
 
     def _run(self, job: Job, work: Work) -> None:
@@ -69,11 +80,12 @@ class JobRunner:
             fraction = values[0] / max(values[1], 1) if len(values) == 2 else values[0]
             job.progress = min(max(float(fraction), job.progress), 1.0)
 
+        job.state = "running"
         try:
             with Library(self.library_path, create=False) as library:
                 job.result = dict(work(library, progress) or {})
             job.progress, job.state = 1.0, "done"
-        except Exception as error:  # the page shows why; the server keeps running
+        except Exception as error:  # the page says it failed; the console gets the trace
             job.state, job.error = "failed", f"{type(error).__name__}: {error}"
             traceback.print_exc()
         finally:
@@ -83,6 +95,9 @@ class JobRunner:
         with self._lock:
             return self._jobs.get(job_id)
 
-    def running(self) -> list[Job]:
+    def active(self) -> list[Job]:
         with self._lock:
-            return [job for job in self._jobs.values() if job.state == "running"]
+            return [job for job in self._jobs.values() if job.active]
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,75 +1,255 @@
-"""Read-only queries the page needs that the service layer does not offer (yet).
+"""Read-only queries behind the pages, each answered from an index at any library size.
 
-`search_photos` belongs in `memories.service` once the lead adds it there; the page prefers that one
-when it exists (see `routes.search_photos`).
+Photo search is not here: the page and `memories search` both call `graph.find` (one search).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
-from memories.settings import FACELESS_MIN_CONFIDENCE
+import networkx as nx
+
+import graph as kg
 from memories.store import Library
 from memories.web import settings
 
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
 
-def search_photos(library: Library, person_ids: list[int], mode: str = "all") -> list[dict[str, Any]]:
-    """Photos showing all (or any) of the people, newest first, with who of them is in each."""
-    ids = sorted(set(person_ids))
-    if not ids:
-        return []
-    if mode not in ("all", "any"):
-        raise ValueError(f"mode must be 'all' or 'any', not {mode!r}")
-    marks = ",".join("?" * len(ids))
-    needed = len(ids) if mode == "all" else 1
+
+@dataclass(frozen=True)
+class Tile:
+    """One photo in a grid: enough to lay out its cell (aspect ratio) and head its month."""
+
+    id: int
+    taken_at: str | None
+    width: int
+    height: int
+
+    @property
+    def ratio(self) -> float:
+        return round(max(0.4, min(self.width / max(self.height, 1), 3.0)), 3)
+
+    @property
+    def month(self) -> str:
+        return month_label(self.taken_at)
+
+
+@dataclass(frozen=True)
+class Month:
+    key: str  # "2019-11", or "" for photos without a date
+    label: str
+    year: str
+    photos: int
+
+
+@dataclass(frozen=True)
+class LibraryPage:
+    tiles: list[Tile]
+    next_cursor: str | None
+
+
+def month_label(taken_at: str | None) -> str:
+    if not taken_at or len(taken_at) < 7:
+        return "Date unknown"
+    return f"{MONTHS[int(taken_at[5:7]) - 1]} {taken_at[:4]}"
+
+
+def human_date(taken_at: str | None) -> str:
+    """ "Wednesday 27 November 2019, 20:08" from the ISO text (the photographer's own clock)."""
+    if not taken_at:
+        return "Date unknown"
+    try:
+        moment = datetime.fromisoformat(taken_at)
+    except ValueError:
+        return taken_at
+    return f"{moment:%A} {moment.day} {MONTHS[moment.month - 1]} {moment.year}, {moment:%H:%M}"
+
+
+def _tile(row: object) -> Tile:
+    r = row  # sqlite3.Row
+    return Tile(int(r["id"]), r["taken_at"], int(r["width"] or 4), int(r["height"] or 3))  # type: ignore[index]
+
+
+def library_page(
+    library: Library, cursor: str | None, limit: int = settings.LIBRARY_PAGE_SIZE
+) -> LibraryPage:
+    """The next `limit` visible photos, newest first, after `cursor` ("<taken_ts>:<id>", or
+    "n:<id>" among photos without a date, which come last). Walks the taken-time index: a page
+    costs the same at 100 photos or 100,000."""
+    rows: list[object] = []
+    dated = True
+    if cursor and cursor.startswith("n:"):
+        dated, last_id = False, int(cursor[2:])
+    elif cursor:
+        stamp, _, last = cursor.partition(":")
+        last_ts, last_id = float(stamp), int(last)
+    if dated:
+        where = "taken_ts < ? OR (taken_ts = ? AND id < ?)" if cursor else "taken_ts IS NOT NULL"
+        args = (last_ts, last_ts, last_id) if cursor else ()
+        rows = library.db.execute(
+            f"SELECT id, taken_at, taken_ts, width, height FROM assets WHERE hidden = 0 AND ({where}) "
+            "ORDER BY taken_ts DESC, id DESC LIMIT ?",
+            (*args, limit),
+        ).fetchall()
+    if len(rows) < limit:
+        undated_after = last_id if not dated else 1 << 62
+        rows += library.db.execute(
+            "SELECT id, taken_at, taken_ts, width, height FROM assets "
+            "WHERE hidden = 0 AND taken_ts IS NULL AND id < ? ORDER BY id DESC LIMIT ?",
+            (undated_after, limit - len(rows)),
+        ).fetchall()
+    tiles = [_tile(r) for r in rows]
+    next_cursor = None
+    if len(rows) == limit:
+        last_row = rows[-1]
+        ts = last_row["taken_ts"]  # type: ignore[index]
+        next_cursor = f"n:{last_row['id']}" if ts is None else f"{ts!r}:{last_row['id']}"  # type: ignore[index]
+    return LibraryPage(tiles, next_cursor)
+
+
+def month_cursor(library: Library, month: str) -> str | None:
+    """The cursor that starts the library at the newest photo of `month` ("2019-11")."""
+    if len(month) != 7 or not month[:4].isdigit() or month[4] != "-" or not month[5:].isdigit():
+        raise ValueError(f"not a month: {month!r} (YYYY-MM)")
+    row = library.db.execute(
+        "SELECT taken_ts, id FROM assets WHERE hidden = 0 AND taken_at >= ? AND taken_at < ? "
+        "ORDER BY taken_ts DESC, id DESC LIMIT 1",
+        (month, month + "~"),
+    ).fetchone()
+    return f"{row['taken_ts']!r}:{int(row['id']) + 1}" if row else None
+
+
+def months(library: Library) -> list[Month]:
+    """Every month with photos and how many, newest first: the date scrubber."""
     rows = library.db.execute(
-        f"""
-        SELECT a.id, a.path, a.taken_at, a.width, a.height,
-               GROUP_CONCAT(DISTINCT o.person_id) AS found
-        FROM observations o JOIN assets a ON a.id = o.asset_id
-        WHERE o.person_id IN ({marks}) AND a.hidden = 0
-              AND (o.source != 'body' OR o.assign_score >= ?)
-        GROUP BY a.id
-        HAVING COUNT(DISTINCT o.person_id) >= ?
-        ORDER BY a.taken_ts DESC, a.id
-        """,
-        (*ids, FACELESS_MIN_CONFIDENCE, needed),
+        "SELECT substr(taken_at, 1, 7) AS month, COUNT(*) AS n FROM assets WHERE hidden = 0 "
+        "GROUP BY month ORDER BY month DESC"
     ).fetchall()
     return [
-        {
-            "id": int(r["id"]),
-            "path": r["path"],
-            "taken_at": r["taken_at"],
-            "person_ids": sorted(int(p) for p in str(r["found"]).split(",")),
-        }
-        for r in rows
+        Month(r["month"] or "", month_label(r["month"]), (r["month"] or "")[:4], int(r["n"])) for r in rows
     ]
+
+
+def neighbours(library: Library, asset_id: int) -> tuple[int | None, int | None]:
+    """(the photo taken just before, the photo taken just after) among visible photos."""
+    row = library.db.execute("SELECT taken_ts FROM assets WHERE id = ?", (asset_id,)).fetchone()
+    if row is None or row["taken_ts"] is None:
+        return None, None
+    ts = row["taken_ts"]
+    before = library.db.execute(
+        "SELECT id FROM assets WHERE hidden = 0 AND (taken_ts < ? OR (taken_ts = ? AND id < ?)) "
+        "ORDER BY taken_ts DESC, id DESC LIMIT 1",
+        (ts, ts, asset_id),
+    ).fetchone()
+    after = library.db.execute(
+        "SELECT id FROM assets WHERE hidden = 0 AND (taken_ts > ? OR (taken_ts = ? AND id > ?)) "
+        "ORDER BY taken_ts, id LIMIT 1",
+        (ts, ts, asset_id),
+    ).fetchone()
+    return (int(before[0]) if before else None, int(after[0]) if after else None)
+
+
+def place_of(graph: nx.Graph, asset_id: int) -> str | None:
+    """The place name the knowledge graph gives a photo (its own GPS, or its moment's)."""
+    attrs = graph._node.get(kg.node_id("asset", asset_id))
+    if not attrs or attrs.get("place") is None:
+        return None
+    return str(graph._node[attrs["place"]]["label"])
+
+
+@dataclass(frozen=True)
+class PlaceCard:
+    label: str
+    photos: int
+    cover: int | None
+    is_home: bool
+
+
+def places(graph: nx.Graph) -> list[PlaceCard]:
+    """Every place with photos, most visited first, each with its newest photo as cover."""
+    cards = []
+    for row in kg.frequent_places(graph, limit=None):
+        assets = kg.neighbours_of_kind(graph, row["node"], "asset")
+        visible = [a for a in assets if not graph._node[a]["hidden"]]
+        newest = max(
+            visible,
+            key=lambda a: (graph._node[a]["taken_ts"] or float("-inf"), graph._node[a]["id"]),
+            default=None,
+        )
+        cards.append(
+            PlaceCard(
+                label=row["label"],
+                photos=len(visible),
+                cover=graph._node[newest]["id"] if newest else None,
+                is_home=bool(row["is_home"]),
+            )
+        )
+    return [c for c in cards if c.photos]
+
+
+def person_photos(library: Library, person_id: int, page: int) -> tuple[list[dict[str, object]], int]:
+    """One page of a person's faces with their photo, newest first, and how many there are."""
+    total = library.db.execute(
+        "SELECT COUNT(*) FROM observations o JOIN assets a ON a.id = o.asset_id "
+        "WHERE o.person_id = ? AND a.hidden = 0",
+        (person_id,),
+    ).fetchone()[0]
+    rows = library.db.execute(
+        """
+        SELECT o.id, o.asset_id, a.taken_at, a.width, a.height, o.assign_score,
+               c.observation_id IS NOT NULL AS confirmed, o.source = 'body' AS faceless
+        FROM observations o JOIN assets a ON a.id = o.asset_id
+        LEFT JOIN feedback_confirmations c ON c.observation_id = o.id AND c.person_id = o.person_id
+        WHERE o.person_id = ? AND a.hidden = 0
+        ORDER BY a.taken_ts DESC, o.id DESC LIMIT ? OFFSET ?
+        """,
+        (person_id, settings.PERSON_PAGE_SIZE, page * settings.PERSON_PAGE_SIZE),
+    ).fetchall()
+    return [dict(r) for r in rows], int(total)
 
 
 def key_faces(library: Library, person_ids: list[int]) -> dict[int, int]:
     """The face shown for each person: their key face, else their best-scoring clear face."""
     if not person_ids:
         return {}
-    marks = ",".join("?" * len(person_ids))
-    rows = library.db.execute(
-        f"""
-        SELECT p.id AS person_id,
-               COALESCE(
-                 (SELECT k.id FROM observations k WHERE k.id = p.key_observation_id AND k.person_id = p.id),
-                 (SELECT o.id FROM observations o WHERE o.person_id = p.id AND o.face_w IS NOT NULL
-                  ORDER BY o.is_clear DESC, COALESCE(o.assign_score, 0) DESC,
-                           COALESCE(o.quality, 0) DESC, o.id
-                  LIMIT 1)
-               ) AS face_id
-        FROM people p WHERE p.id IN ({marks})
-        """,
-        person_ids,
-    ).fetchall()
-    return {int(r["person_id"]): int(r["face_id"]) for r in rows if r["face_id"] is not None}
+    found: dict[int, int] = {}
+    for start in range(0, len(person_ids), 500):  # SQLite's host-parameter limit
+        chunk = person_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = library.db.execute(
+            f"""
+            SELECT p.id AS person_id,
+                   COALESCE(
+                     (SELECT k.id FROM observations k WHERE k.id = p.key_observation_id AND k.person_id = p.id),
+                     (SELECT o.id FROM observations o WHERE o.person_id = p.id AND o.face_w IS NOT NULL
+                      ORDER BY o.is_clear DESC, COALESCE(o.assign_score, 0) DESC,
+                               COALESCE(o.quality, 0) DESC, o.id
+                      LIMIT 1)
+                   ) AS face_id
+            FROM people p WHERE p.id IN ({marks})
+            """,
+            chunk,
+        ).fetchall()
+        found.update({int(r["person_id"]): int(r["face_id"]) for r in rows if r["face_id"] is not None})
+    return found
 
 
-def faces_to_review(library: Library, limit: int = settings.REVIEW_MAX_FACES) -> list[dict[str, Any]]:
-    """Faces assigned with a low score and not yet confirmed: "Is this Ana?" with yes / no."""
+@dataclass(frozen=True)
+class ReviewFace:
+    id: int
+    asset_id: int
+    person_id: int
+    score: float
+    label: str
+
+
+def faces_to_review(library: Library, limit: int = settings.REVIEW_MAX_FACES) -> list[ReviewFace]:
+    """Faces assigned with a low score and not yet confirmed: "Is this Ana?" with yes / no.
+    Only unsure ones: a sure face (score at or over REVIEW_SCORE_BELOW) is never asked about."""
     rows = library.db.execute(
         """
         SELECT o.id, o.asset_id, o.person_id, o.assign_score, p.name
@@ -77,6 +257,7 @@ def faces_to_review(library: Library, limit: int = settings.REVIEW_MAX_FACES) ->
         JOIN assets a ON a.id = o.asset_id
         LEFT JOIN feedback_confirmations c ON c.observation_id = o.id
         WHERE o.assign_score IS NOT NULL AND o.assign_score < ? AND c.observation_id IS NULL
+              AND o.face_w IS NOT NULL
               AND p.hidden = 0 AND p.merged_into IS NULL AND a.hidden = 0
         ORDER BY o.assign_score, o.id
         LIMIT ?
@@ -84,25 +265,26 @@ def faces_to_review(library: Library, limit: int = settings.REVIEW_MAX_FACES) ->
         (settings.REVIEW_SCORE_BELOW, limit),
     ).fetchall()
     return [
-        {
-            "id": int(r["id"]),
-            "asset_id": int(r["asset_id"]),
-            "person_id": int(r["person_id"]),
-            "score": float(r["assign_score"]),
-            "label": r["name"] or f"Person {r['person_id']}",
-        }
+        ReviewFace(
+            int(r["id"]),
+            int(r["asset_id"]),
+            int(r["person_id"]),
+            float(r["assign_score"]),
+            r["name"] or f"Person {r['person_id']}",
+        )  # fmt: skip
         for r in rows
     ]
 
 
-def unassigned_faces(library: Library, limit: int = 24) -> list[dict[str, Any]]:
-    """Clear faces that belong to nobody yet, for the album's "not yet recognised" strip."""
+def unassigned_faces(library: Library, limit: int = 24) -> list[tuple[int, int]]:
+    """(face id, photo id) of clear faces that belong to nobody yet: "not yet recognised"."""
     rows = library.db.execute(
         """
         SELECT o.id, o.asset_id FROM observations o JOIN assets a ON a.id = o.asset_id
         WHERE o.person_id IS NULL AND o.is_clear = 1 AND o.face_w IS NOT NULL AND a.hidden = 0
-        ORDER BY o.id LIMIT ?
+              AND o.source = 'detector'
+        ORDER BY o.id DESC LIMIT ?
         """,
         (limit,),
     ).fetchall()
-    return [{"id": int(r["id"]), "asset_id": int(r["asset_id"])} for r in rows]
+    return [(int(r["id"]), int(r["asset_id"])) for r in rows]

@@ -1,27 +1,26 @@
-"""What keeps the page safe on a shared machine: CSRF tokens, Host checks and which files may be served.
+"""What keeps the page safe on a shared machine: CSRF tokens, Host and Origin checks, redirect targets.
 
 The page is reachable by any web site the user visits (it can POST to 127.0.0.1), so every
 state-changing request must carry a token that only our own pages know; DNS rebinding could let a
 foreign site read our pages, so requests must also name us in their Host header. Files are served
-only from the folders the user indexed and the library's derived folders, after resolving symlinks.
+by id only (an asset, a face, a render): no route takes a path from the request.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Iterable
-from pathlib import Path
 
 from memories.web import settings
 
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 # Our pages run only our own script file: even if a name slipped past escaping, an injected
 # <script> or onerror= would not run. Inline style stays allowed: the face boxes on the photo page
-# are placed with style="left:..%" (style cannot run code).
+# and the justified grid's aspect ratios are placed with style="..." (style cannot run code).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    "script-src 'self'; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'"
 )
 
 
@@ -59,24 +58,40 @@ def origin_allowed(origin: str | None, host_header: str | None) -> bool:
     return origin.split("://", 1)[-1].lower() == host_header.strip().lower()
 
 
-def servable_file(candidate: str | Path, roots: Iterable[Path]) -> Path | None:
-    """The resolved file when it lies inside one of `roots` and has a media suffix, else None.
+def local_target(target: str | None, fallback: str) -> str:
+    """A redirect target from a form, only when it is a path on this site: "/x", never "//evil",
+    "http:", a backslash, or any control character (a CR or LF would start a new header)."""
+    if (
+        target
+        and len(target) <= 2000
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and all(32 <= ord(c) != 127 for c in target)
+    ):
+        return target
+    return fallback
 
-    Symlinks and `..` are resolved before the check, so neither can lead outside the roots.
-    """
-    try:
-        path = Path(candidate)
-        if not path.is_absolute() or "\x00" in str(candidate):
-            return None
-        resolved = path.resolve(strict=True)
-    except (OSError, RuntimeError, ValueError):
-        return None
-    if not resolved.is_file() or resolved.suffix.lower() not in settings.SERVABLE_SUFFIXES:
-        return None
-    for root in roots:
-        try:
-            if resolved.is_relative_to(root.resolve()):
-                return resolved
-        except OSError:
-            continue
-    return None
+
+def json_depth(text: str) -> int:
+    """How deeply a JSON text nests, counted without parsing it (brackets outside strings)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > settings.MAX_JSON_DEPTH:
+                return deepest
+        elif char in "]}":
+            depth -= 1
+    return deepest

@@ -32,6 +32,13 @@ def _open_oriented(
     return ImageOps.exif_transpose(image).convert("RGB")
 
 
+def _still_there(original: Path) -> None:
+    """A copy is shown only while its photo is: a photo deleted from disk is not shown from the
+    cache (the user deleted it; the cached copy is theirs to lose too)."""
+    if not original.is_file():
+        raise FileNotFoundError(f"{original} is no longer there")
+
+
 def _write_jpeg(image: Image.Image, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
@@ -72,6 +79,7 @@ def face_thumbnail(library: Library, face_id: int) -> Path:
     box = (float(row["x"]), float(row["y"]), float(row["w"]), float(row["h"]))
     key = hashlib.sha1(f"{row['content_hash']}:{box}:{settings.FACE_THUMB_PX}".encode()).hexdigest()[:16]
     target = library.thumbs_dir / "faces" / f"{face_id}-{key}.jpg"
+    _still_there(Path(row["path"]))
     if target.exists():
         return target
     original = (int(row["width"]), int(row["height"])) if row["width"] and row["height"] else None
@@ -94,6 +102,7 @@ def photo_copy(library: Library, asset_id: int, longest_side: int) -> Path:
     if row is None:
         raise LookupError(f"no photo with id {asset_id}")
     target = library.thumbs_dir / "photos" / f"{row['content_hash'][:32]}-{longest_side}.jpg"
+    _still_there(Path(row["path"]))
     if target.exists():
         return target
     original = (int(row["width"]), int(row["height"])) if row["width"] and row["height"] else None

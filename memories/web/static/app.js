@@ -1,9 +1,10 @@
-// memories: progress of render jobs, and a confirmation before a merge. No libraries.
+// memories: small progressive enhancements; every page works without them. No libraries.
 (function () {
   "use strict";
   const token = document.querySelector('meta[name="csrf-token"]').content;
   const pollMs = Number(document.body.dataset.pollMs || 500);
 
+  // --- render jobs: a progress bar, then the page again with the movie -------------------------
   function watch(box) {
     const id = box.dataset.jobId;
     const bar = box.querySelector("progress");
@@ -20,15 +21,15 @@
       }
       if (job.error && !job.state) { text.textContent = job.error; return; }
       bar.value = job.progress;
-      text.textContent = job.state === "running" ? Math.round(job.progress * 100) + " %" : job.state;
+      const active = job.state === "running" || job.state === "queued";
+      text.textContent = job.state === "queued" ? "waiting…" : active ? Math.round(job.progress * 100) + " %" : job.state;
       box.dataset.state = job.state;
-      if (job.state === "running") { setTimeout(tick, pollMs); }
+      if (active) { setTimeout(tick, pollMs); }
       else if (job.state === "done") { window.location.assign("/memories"); }
-      else { text.textContent = "failed: " + (job.error || "unknown error"); }
+      else { text.textContent = "Could not make this movie: " + (job.error || "unknown error"); }
     };
     tick();
   }
-
   document.querySelectorAll(".job[data-job-id]").forEach(watch);
 
   document.querySelectorAll("form.make").forEach((form) => {
@@ -43,19 +44,119 @@
         body: new URLSearchParams(new FormData(form)),
       });
       const job = await reply.json();
-      const box = form.parentElement.querySelector(".job");
-      if (!reply.ok) { box.hidden = false; box.querySelector(".job-text").textContent = job.error; return; }
+      const box = form.closest(".memory-card").querySelector(".job");
+      if (!reply.ok) { box.hidden = false; box.querySelector(".job-text").textContent = job.error; button.disabled = false; return; }
       box.dataset.jobId = job.id;
       watch(box);
     });
   });
 
+  // --- people -----------------------------------------------------------------------------------
   document.querySelectorAll("form.merge").forEach((form) => {
     form.addEventListener("submit", (event) => {
-      const select = form.querySelector("select");
-      const who = select.options[select.selectedIndex].text;
+      const who = form.querySelector("input[name=other]").value;
       const name = document.getElementById("person-name").textContent;
       if (!window.confirm("Merge " + who + " into " + name + "? They become one person.")) event.preventDefault();
+    });
+  });
+  document.querySelectorAll(".people-filter select").forEach((select) => {
+    select.addEventListener("change", () => select.form.submit());
+  });
+  const bulk = document.getElementById("bulk");
+  if (bulk) {
+    const count = bulk.querySelector(".selected-count");
+    const boxes = document.querySelectorAll('input[type=checkbox][form="bulk"]');
+    const update = () => {
+      const n = Array.from(boxes).filter((b) => b.checked).length;
+      count.textContent = n ? n + " selected:" : "Select photos for several at once:";
+      bulk.classList.toggle("has-selection", n > 0);
+    };
+    boxes.forEach((b) => b.addEventListener("change", update));
+    update();
+  }
+
+  // --- library: the next page as the user scrolls -------------------------------------------------
+  const tiles = document.getElementById("tiles");
+  if (tiles && "IntersectionObserver" in window) {
+    let loading = false;
+    const observer = new IntersectionObserver(async (entries) => {
+      const more = tiles.querySelector("a.more");
+      if (!more || loading || !entries.some((e) => e.isIntersecting)) return;
+      loading = true;
+      const reply = await fetch(more.dataset.fragment);
+      if (reply.ok) {
+        const html = await reply.text();
+        more.remove();
+        tiles.insertAdjacentHTML("beforeend", html);
+        const next = tiles.querySelector("a.more");
+        if (next) observer.observe(next);
+      }
+      loading = false;
+    }, { rootMargin: "800px" });
+    const first = tiles.querySelector("a.more");
+    if (first) observer.observe(first);
+  }
+
+  // --- photo viewer: arrow keys, swipe, zoom -------------------------------------------------------
+  const viewer = document.querySelector(".viewer");
+  if (viewer) {
+    const go = (id) => { if (id) window.location.assign("/photos/" + id); };
+    const zoomable = document.getElementById("zoomable");
+    const frame = document.getElementById("frame");
+    const toggleZoom = (x, y) => {
+      const zoomed = zoomable.classList.toggle("zoomed");
+      if (zoomed) {
+        zoomable.style.transformOrigin = x !== undefined ? x + "% " + y + "%" : "50% 50%";
+      }
+    };
+    document.addEventListener("keydown", (event) => {
+      if (event.target.closest("input, select, textarea")) return;
+      if (event.key === "ArrowLeft") go(viewer.dataset.before);
+      else if (event.key === "ArrowRight") go(viewer.dataset.after);
+      else if (event.key === "+" || event.key === "=" || event.key === "-" || event.key === "0") {
+        const wantZoom = event.key === "+" || event.key === "=";
+        if (wantZoom !== zoomable.classList.contains("zoomed")) toggleZoom();
+      }
+    });
+    zoomable.addEventListener("dblclick", (event) => {
+      const rect = zoomable.getBoundingClientRect();
+      toggleZoom(100 * (event.clientX - rect.left) / rect.width, 100 * (event.clientY - rect.top) / rect.height);
+    });
+    let startX = null, startY = null;
+    frame.addEventListener("touchstart", (event) => {
+      if (event.touches.length !== 1 || zoomable.classList.contains("zoomed")) { startX = null; return; }
+      startX = event.touches[0].clientX; startY = event.touches[0].clientY;
+    }, { passive: true });
+    frame.addEventListener("touchend", (event) => {
+      if (startX === null) return;
+      const dx = event.changedTouches[0].clientX - startX;
+      const dy = event.changedTouches[0].clientY - startY;
+      if (Math.abs(dx) > 60 && Math.abs(dx) > 2 * Math.abs(dy)) go(dx > 0 ? viewer.dataset.before : viewer.dataset.after);
+      startX = null;
+    }, { passive: true });
+  }
+
+  // --- search: suggestions as you type --------------------------------------------------------------
+  document.querySelectorAll("input[data-suggest]").forEach((input) => {
+    const list = document.getElementById(input.getAttribute("list"));
+    let timer = null;
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const parts = input.value.split(",");
+        const typed = parts[parts.length - 1].trim();
+        if (!typed) { list.replaceChildren(); return; }
+        const reply = await fetch("/suggest?q=" + encodeURIComponent(typed), { headers: { Accept: "application/json" } });
+        if (!reply.ok) return;
+        const found = await reply.json();
+        const names = input.dataset.suggest === "places" ? found.places : found.people;
+        const head = parts.slice(0, -1).map((p) => p.trim()).filter(Boolean);
+        list.replaceChildren(...names.map((name) => {
+          const option = document.createElement("option");
+          option.value = input.dataset.suggest === "places" ? name : head.concat([name]).join(", ");
+          return option;
+        }));
+      }, 120);
     });
   });
 })();
