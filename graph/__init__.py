@@ -16,7 +16,7 @@ from graph.names import (
     resolve_person,
 )
 from graph.persist import load_graph, save_graph
-from graph.photo_search import asset_rows, find, photos_together, search
+from graph.photo_search import asset_rows, find, find_page, photos_together, search
 from graph.queries import (
     frequent_places,
     home,
@@ -52,6 +52,7 @@ __all__ = [
     "asset_rows",
     "build_graph",
     "find",
+    "find_page",
     "frequent_places",
     "home",
     "important_groups",

@@ -33,6 +33,7 @@ from typing import Any
 
 import networkx as nx
 
+from graph import derived
 from graph.dates import local_date, local_datetime
 from graph.groups import find_groups
 from graph.places import Place, haversine_km, reverse_geocode
@@ -170,6 +171,7 @@ def update_graph(
     graph: nx.Graph, delta: LibrarySnapshot | LibraryDelta, settings: GraphSettings | None = None
 ) -> nx.Graph:
     """Apply a delta (upserts by id, plus removals) in place and return the same graph."""
+    derived.changed(graph)
     if settings is None:
         settings = GraphSettings.from_json(graph.graph["settings"])
     else:

@@ -78,7 +78,7 @@ def create_app(library_path: Path, bound_host: str = settings.DEFAULT_HOST) -> f
     app.jinja_env.lstrip_blocks = True
     csrf = CsrfGuard()
     app.extensions["memories.csrf"] = csrf
-    app.extensions["memories.cache"] = LibraryCache()
+    app.extensions["memories.cache"] = LibraryCache(library_path)
     app.extensions["memories.jobs"] = JobRunner(library_path)
     app.jinja_env.globals.update(csrf_token=csrf.token, job_poll_ms=settings.JOB_POLL_MS)
     pages.register(app)
@@ -205,6 +205,7 @@ class WebServer:
 
     def shutdown(self) -> None:
         self.app.extensions["memories.jobs"].shutdown()
+        self.app.extensions["memories.cache"].close()
         self._stopping.set()
         self._stopped.wait(5)
 
@@ -213,7 +214,7 @@ class WebServer:
 
 
 def warm_up(app: flask.Flask) -> None:
-    """Load the graph and compute the memory suggestions before the first visit asks for them
+    """Load the graph, compute the merge and memory suggestions before the first visit asks for them
     (seconds on a big library); a request that comes first waits for this one instead of
     computing them twice."""
     from memories.service import suggest_memories
@@ -222,6 +223,7 @@ def warm_up(app: flask.Flask) -> None:
         with Library(app.config["LIBRARY_PATH"], create=False) as opened:
             cache = app.extensions["memories.cache"]
             cache.graph(opened)
+            cache.get(opened, "merge_pairs", pages.compute_merge_pairs)
             cache.get(opened, "memories", suggest_memories)
     except Exception as error:  # the pages compute it themselves, and say what went wrong
         print(f"memories: warm-up skipped: {error!r}", file=sys.stderr)

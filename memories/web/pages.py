@@ -91,7 +91,7 @@ def photo_page(asset_id: int) -> Any:
         place=queries.place_of(graph, asset_id),
         before=before,
         after=after,
-        names=[p.label for p in people.list_people(lib)],
+        names=[p.label for p in everyone_sorted(lib) if not p.hidden],
     )
 
 
@@ -119,13 +119,14 @@ def people_album() -> Any:
     if sort not in PEOPLE_SORTS:
         sort = "photos"
     wanted = arg("q", limit=200).casefold()
-    everyone = people.list_people(lib, include_hidden=True, sort=sort)
+    everyone = everyone_sorted(lib, sort)
     listed = [p for p in everyone if (show_hidden or not p.hidden) and wanted in p.label.casefold()]
     named = [p for p in listed if p.name]
     unnamed = [p for p in listed if not p.name]
     # Unnamed people seen in several photos are the ones worth naming first.
     suggested = [p for p in unnamed if p.photos >= settings.NAME_SUGGESTION_MIN_PHOTOS and not p.hidden]
-    others = [p for p in unnamed if p not in suggested]
+    first = {p.id for p in suggested}
+    others = [p for p in unnamed if p.id not in first]
     show_all = arg("all") == "1"
     limit = None if show_all else settings.PEOPLE_SHOWN
     named, others = named[:limit], others[:limit]
@@ -143,7 +144,7 @@ def people_album() -> Any:
         key_faces=faces,
         review=queries.faces_to_review(lib),
         same_person=same_person,
-        unassigned=queries.unassigned_faces(lib),
+        unassigned=cache().get(lib, "unassigned", queries.unassigned_faces),
         hidden_count=sum(p.hidden for p in everyone),
         show_hidden=show_hidden,
         sort=sort,
@@ -162,20 +163,43 @@ class MergePair:
     label_b: str
 
 
+def compute_merge_pairs(lib: Any) -> list[MergePair]:
+    from memories.assignment import merge_suggestions
+
+    try:
+        rows = merge_suggestions(lib)
+    except Exception as error:  # suggestions are a hint; the album must load without them
+        print(f"memories: merge suggestions unavailable: {error}", file=sys.stderr)
+        return []
+    return [MergePair(int(r["person_a"]), int(r["person_b"]), r["label_a"], r["label_b"]) for r in rows]
+
+
+def everyone_sorted(lib: Any, sort: str = "photos") -> list[people.PersonRow]:
+    """Every person (hidden ones too) in the album's order, computed once per library state."""
+    return cache().get(lib, f"people:{sort}", lambda current: people.list_people(current, True, sort))
+
+
 def merge_pairs(lib: Any) -> list[MergePair]:
-    """ "Same person?" pairs (never a pair the user answered, never two named people)."""
+    """ "Same person?" pairs (never a pair the user answered, never two named people).
 
-    def compute(current: Any) -> list[MergePair]:
-        from memories.assignment import merge_suggestions
+    Seconds to compute on a big library, so a change is recomputed in the background; until then
+    the last pairs are shown minus any the user has answered or merged since."""
 
-        try:
-            rows = merge_suggestions(current)[: settings.MERGE_SUGGESTIONS_SHOWN]
-        except Exception as error:  # suggestions are a hint; the album must load without them
-            print(f"memories: merge suggestions unavailable: {error}", file=sys.stderr)
-            return []
-        return [MergePair(int(r["person_a"]), int(r["person_b"]), r["label_a"], r["label_b"]) for r in rows]
-
-    return cache().get(lib, "merge_pairs", compute)
+    pairs = cache().get_soon(lib, "merge_pairs", compute_merge_pairs)
+    if not pairs:
+        return []
+    current = {p.id: p for p in everyone_sorted(lib)}
+    answered = people.different_pairs(lib)
+    fresh = [
+        MergePair(pair.a, pair.b, current[pair.a].label, current[pair.b].label)
+        for pair in pairs
+        if pair.a in current
+        and pair.b in current
+        and not (current[pair.a].hidden or current[pair.b].hidden)
+        and not (current[pair.a].name and current[pair.b].name)
+        and (min(pair.a, pair.b), max(pair.a, pair.b)) not in answered
+    ]
+    return fresh[: settings.MERGE_SUGGESTIONS_SHOWN]
 
 
 def person_page(person_id: int) -> Any:
@@ -183,7 +207,8 @@ def person_page(person_id: int) -> Any:
     canonical = people.canonical(lib.db, person_id)
     if canonical != person_id:  # merged away: their page is the person who absorbed them
         return flask.redirect(f"/people/{canonical}", 302)
-    person = next((p for p in people.list_people(lib, include_hidden=True) if p.id == person_id), None)
+    everyone = everyone_sorted(lib)
+    person = next((p for p in everyone if p.id == person_id), None)
     if person is None:
         raise LookupError(f"There is no person {person_id}.")
     page = _page_number()
@@ -201,7 +226,7 @@ def person_page(person_id: int) -> Any:
         page=page,
         pages=max(1, -(-total // settings.PERSON_PAGE_SIZE)),
         merged=[(int(r["id"]), people.label(int(r["id"]), r["name"])) for r in merged],
-        names=[p.label for p in people.list_people(lib) if p.id != person_id],
+        names=[p.label for p in everyone if p.id != person_id and not p.hidden],
         review_below=settings.REVIEW_SCORE_BELOW,
         note=arg("note", limit=200),
     )
@@ -275,16 +300,17 @@ def search_page() -> Any:
                 "date_from": form.date_from or None,
                 "date_to": form.date_to or None,
             }
+            start = page * settings.SEARCH_PAGE_SIZE
             try:
-                found = kg.find(graph, wanted, match=form.mode, **criteria)  # type: ignore[arg-type]
-                if not found and len(wanted) > 1 and form.mode == "all":
-                    answer.any_total = len(kg.find(graph, wanted, match="any", **criteria))
+                answer.total, shown = kg.find_page(
+                    graph, wanted, match=form.mode, start=start, size=settings.SEARCH_PAGE_SIZE, **criteria
+                )  # type: ignore[arg-type]
+                if not answer.total and len(wanted) > 1 and form.mode == "all":
+                    answer.any_total = kg.find_page(graph, wanted, match="any", size=0, **criteria)[0]
             except (kg.UnknownPlaceError, ValueError) as error:
                 answer.errors.append(str(error.args[0]))
-                found = []
-            answer.total = len(found)
-            start = page * settings.SEARCH_PAGE_SIZE
-            answer.rows = kg.asset_rows(graph, found[start : start + settings.SEARCH_PAGE_SIZE])
+                shown = []
+            answer.rows = kg.asset_rows(graph, shown)
     return render(
         "search.html",
         nav="search",
@@ -323,7 +349,7 @@ def memories_page() -> Any:
         print(f"memories: could not suggest memories: {error!r}", file=sys.stderr)
         problem = "Memories could not be suggested right now. The details are in the console."
     running = {job.key: job for job in jobs().active()}
-    labels = {p.id: p.label for p in people.list_people(lib, include_hidden=True)} if items else {}
+    labels = {p.id: p.label for p in everyone_sorted(lib)} if items else {}
     for item in items:
         item["job"] = running.get(str(item["key"]))
         item["people_labels"] = [labels.get(p, f"Person {p}") for p in item["person_ids"]]

@@ -192,24 +192,40 @@ def places(graph: nx.Graph) -> list[PlaceCard]:
 
 
 def person_photos(library: Library, person_id: int, page: int) -> tuple[list[dict[str, object]], int]:
-    """One page of a person's faces with their photo, newest first, and how many there are."""
+    """One page of a person's faces with their photo, newest first, and how many there are.
+
+    The page's faces are found from the (person, photo) index and the narrow assets table alone;
+    only the page's own rows are then read whole (observation rows carry embeddings)."""
     total = library.db.execute(
         "SELECT COUNT(*) FROM observations o JOIN assets a ON a.id = o.asset_id "
         "WHERE o.person_id = ? AND a.hidden = 0",
         (person_id,),
     ).fetchone()[0]
-    rows = library.db.execute(
+    chosen = library.db.execute(
         """
+        SELECT o.rowid FROM observations o INDEXED BY observations_person_asset
+        JOIN assets a ON a.id = o.asset_id
+        WHERE o.person_id = ? AND a.hidden = 0
+        ORDER BY a.taken_ts DESC, o.rowid DESC LIMIT ? OFFSET ?
+        """,
+        (person_id, settings.PERSON_PAGE_SIZE, page * settings.PERSON_PAGE_SIZE),
+    ).fetchall()
+    ids = [int(r[0]) for r in chosen]
+    if not ids:
+        return [], int(total)
+    marks = ",".join("?" * len(ids))
+    rows = library.db.execute(
+        f"""
         SELECT o.id, o.asset_id, a.taken_at, a.width, a.height, o.assign_score,
                c.observation_id IS NOT NULL AS confirmed, o.source = 'body' AS faceless
         FROM observations o JOIN assets a ON a.id = o.asset_id
         LEFT JOIN feedback_confirmations c ON c.observation_id = o.id AND c.person_id = o.person_id
-        WHERE o.person_id = ? AND a.hidden = 0
-        ORDER BY a.taken_ts DESC, o.id DESC LIMIT ? OFFSET ?
+        WHERE o.id IN ({marks})
         """,
-        (person_id, settings.PERSON_PAGE_SIZE, page * settings.PERSON_PAGE_SIZE),
+        ids,
     ).fetchall()
-    return [dict(r) for r in rows], int(total)
+    by_id = {int(r["id"]): dict(r) for r in rows}
+    return [by_id[i] for i in ids if i in by_id], int(total)
 
 
 def key_faces(library: Library, person_ids: list[int]) -> dict[int, int]:

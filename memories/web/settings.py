@@ -46,9 +46,9 @@ REVIEW_MAX_FACES = 12
 MERGE_SUGGESTIONS_SHOWN = 6
 # Unnamed people with at least this many photos are offered for naming first.
 NAME_SUGGESTION_MIN_PHOTOS = 2
-# The album lists at most this many people per section before "show all": 2,000 face circles
-# are 2,000 thumbnail requests.
-PEOPLE_SHOWN = 240
+# The album lists at most this many people per section before "Show everyone": 2,000 face
+# circles are 2,000 thumbnail requests, and 120 fill a laptop screen three times over.
+PEOPLE_SHOWN = 120
 
 # Input limits. Request bodies are small forms; anything larger is refused before it is read.
 MAX_FORM_BYTES = 64 * 1024
