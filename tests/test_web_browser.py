@@ -269,7 +269,6 @@ def test_a_users_corrections_survive_a_recluster(site: Site) -> None:
 
 
 def test_viewer_keys_zoom_and_who_is_this(site: Site) -> None:
-    from memories.store import Library
 
     lib = site.library
     site.open(f"/photos/{lib.photos['together']}")
@@ -288,31 +287,31 @@ def test_viewer_keys_zoom_and_who_is_this(site: Site) -> None:
     assert "zoomed" in (site.page.locator("#zoomable").get_attribute("class") or "")
     site.page.keyboard.press("-")
     assert "zoomed" not in (site.page.locator("#zoomable").get_attribute("class") or "")
-    # "Who is this?" on a face nobody has: a new name makes a new person with that face.
-    with Library(lib.root, create=False) as library:
-        face, asset = library.db.execute(
-            "SELECT id, asset_id FROM observations WHERE person_id IS NULL AND is_clear = 1 "
-            "AND source = 'detector' ORDER BY id"
-        ).fetchone()
-    site.open(f"/photos/{asset}")
-    form = site.page.locator(f'li[data-face-id="{face}"] form.who-form')
-    form.locator("input[name=name]").fill("Dora")
-    site.submit(form.get_by_role("button", name="Save"))
+    # "Who is this?" on a face nobody has: a new name makes a new person with that face...
+    face, asset = _answer_who_is_this(site, "Dora")
     assert site.page.url.endswith(f"/photos/{asset}")  # the user stays on the photo, now named
     assert site.page.locator(f'li[data-face-id="{face}"] a.who').inner_text() == "Dora"
     dora = next(row for row in _people_json(site).values() if row["name"] == "Dora")
     assert dora["faces"] == 1
-    # ...and an existing name confirms the face as that person.
-    with Library(lib.root, create=False) as library:
+    # ...and an existing name (any case) confirms the face as that person.
+    _answer_who_is_this(site, "dora")
+    assert _people_json(site)[dora["id"]]["faces"] == 2
+
+
+def _answer_who_is_this(site: Site, name: str) -> tuple[int, int]:
+    """Type `name` for the first face nobody has, on its photo page; (face id, photo id)."""
+    from memories.store import Library
+
+    with Library(site.library.root, create=False) as library:
         face, asset = library.db.execute(
             "SELECT id, asset_id FROM observations WHERE person_id IS NULL AND is_clear = 1 "
             "AND source = 'detector' ORDER BY id"
         ).fetchone()
     site.open(f"/photos/{asset}")
     form = site.page.locator(f'li[data-face-id="{face}"] form.who-form')
-    form.locator("input[name=name]").fill("dora")
+    form.locator("input[name=name]").fill(name)
     site.submit(form.get_by_role("button", name="Save"))
-    assert _people_json(site)[dora["id"]]["faces"] == 2
+    return int(face), int(asset)
 
 
 def test_several_photos_at_once_and_suggestions_as_you_type(site: Site) -> None:

@@ -5,6 +5,7 @@ Photo search is not here: the page and `memories search` both call `graph.find` 
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,9 +70,8 @@ def human_date(taken_at: str | None) -> str:
     return f"{moment:%A} {moment.day} {MONTHS[moment.month - 1]} {moment.year}, {moment:%H:%M}"
 
 
-def _tile(row: object) -> Tile:
-    r = row  # sqlite3.Row
-    return Tile(int(r["id"]), r["taken_at"], int(r["width"] or 4), int(r["height"] or 3))  # type: ignore[index]
+def _tile(row: sqlite3.Row) -> Tile:
+    return Tile(int(row["id"]), row["taken_at"], int(row["width"] or 4), int(row["height"] or 3))
 
 
 def library_page(
@@ -80,7 +80,7 @@ def library_page(
     """The next `limit` visible photos, newest first, after `cursor` ("<taken_ts>:<id>", or
     "n:<id>" among photos without a date, which come last). Walks the taken-time index: a page
     costs the same at 100 photos or 100,000."""
-    rows: list[object] = []
+    rows: list[sqlite3.Row] = []
     dated = True
     if cursor and cursor.startswith("n:"):
         dated, last_id = False, int(cursor[2:])
@@ -106,8 +106,8 @@ def library_page(
     next_cursor = None
     if len(rows) == limit:
         last_row = rows[-1]
-        ts = last_row["taken_ts"]  # type: ignore[index]
-        next_cursor = f"n:{last_row['id']}" if ts is None else f"{ts!r}:{last_row['id']}"  # type: ignore[index]
+        ts = last_row["taken_ts"]
+        next_cursor = f"n:{last_row['id']}" if ts is None else f"{ts!r}:{last_row['id']}"
     return LibraryPage(tiles, next_cursor)
 
 
