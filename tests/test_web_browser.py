@@ -386,3 +386,18 @@ def test_make_and_play_a_memory(site: Site) -> None:
     other_key = other.get_attribute("data-key")
     site.submit(other.get_by_role("button", name="Hide"))
     assert site.page.locator(f'.memory-card[data-key="{other_key}"]').count() == 0
+
+
+def test_the_demos_memory_plays_on_the_memories_page(site: Site, tmp_path: Path) -> None:
+    """What `make demo` does (a Together movie rendered to a folder outside the library), then the
+    Memories page: the card shows that movie, and it plays."""
+    target = tmp_path / "out" / "together.mp4"
+    site.cli("make", "together", "--people", "Ana,Bea", "--length", "short", "-o", str(target))
+    assert target.exists()
+    site.open("/memories")
+    card = site.page.locator(".memory-card").filter(has=site.page.locator("h2", has_text="Ana & Bea"))
+    video = card.locator("video")
+    assert video.count() == 1
+    assert float(video.evaluate(PLAY_MUTED)) > 0.3
+    site.page.evaluate("document.querySelectorAll('video').forEach(v => v.pause())")
+    site.check_page("memories-demo")
