@@ -212,7 +212,7 @@ def _faces_to_move(library: Library, source: int, target: int, count: int) -> li
     return faces
 
 
-def test_migration_3_upgrades_a_version_2_library(tmp_path: Path) -> None:
+def test_migrations_upgrade_a_version_2_library(tmp_path: Path) -> None:
     import sqlite3
 
     from memories.store import MIGRATIONS, SCHEMA_VERSION, _split_sql
@@ -226,9 +226,12 @@ def test_migration_3_upgrades_a_version_2_library(tmp_path: Path) -> None:
     old.execute("PRAGMA user_version = 2")
     old.commit()
     old.close()
-    assert SCHEMA_VERSION == 3 and len(_split_sql(MIGRATIONS[2])) == 5
+    assert SCHEMA_VERSION == 4 and len(_split_sql(MIGRATIONS[2])) == 5
     with Library(database.parent) as library:
-        assert library.db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert library.db.execute("PRAGMA user_version").fetchone()[0] == 4
+        indexes = {r[0] for r in library.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert {"observations_person_asset", "observations_score"} <= indexes
+        assert "observations_person" not in indexes
         row = library.db.execute("SELECT name, pinned, key_chosen FROM people WHERE id = 1").fetchone()
         assert tuple(row) == ("Ana", 0, 0)
         tables = {r[0] for r in library.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
