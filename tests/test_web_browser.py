@@ -401,3 +401,43 @@ def test_the_demos_memory_plays_on_the_memories_page(site: Site, tmp_path: Path)
     assert float(video.evaluate(PLAY_MUTED)) > 0.3
     site.page.evaluate("document.querySelectorAll('video').forEach(v => v.pause())")
     site.check_page("memories-demo")
+
+
+@pytest.fixture
+def phone_site(browser: Any, built_library: BuiltLibrary, tmp_path: Path) -> Iterator[Site]:
+    yield from _site(browser, built_library, tmp_path, PHONE)
+
+
+def _swipe(site: Site, from_x: float, to_x: float) -> None:
+    """A finger drawn across the photo (Chromium's own touch events, through DevTools)."""
+    box = site.page.locator("#frame").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    devtools = site.context.new_cdp_session(site.page)
+    with site.page.expect_navigation():
+        devtools.send(
+            "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": from_x, "y": y}]}
+        )
+        devtools.send(
+            "Input.dispatchTouchEvent",
+            {"type": "touchMove", "touchPoints": [{"x": (from_x + to_x) / 2, "y": y}]},
+        )
+        devtools.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": to_x, "y": y}]})
+        devtools.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def test_swipe_between_photos_on_a_phone(phone_site: Site) -> None:
+    site = phone_site
+    site.open(f"/photos/{site.library.photos['together']}")
+    viewer = site.page.locator(".viewer")
+    later, earlier = viewer.get_attribute("data-after"), viewer.get_attribute("data-before")
+    if later:
+        _swipe(site, 320, 60)  # right to left: the next (later) photo
+        assert site.page.url.endswith(f"/photos/{later}")
+        _swipe(site, 60, 320)  # back
+        assert site.page.url.endswith(f"/photos/{site.library.photos['together']}")
+    else:
+        assert earlier
+        _swipe(site, 60, 320)
+        assert site.page.url.endswith(f"/photos/{earlier}")
+    site.check_page("photo-after-swipe")
