@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +49,18 @@ def node_link_to_graph(data: dict[str, Any]) -> nx.Graph:
 def save_graph(graph: nx.Graph, path: Path | str) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(target.name + ".tmp")
     # dumps, not dump: json.dump streams through the pure-Python encoder, ~10x slower here.
     text = json.dumps(graph_to_node_link(graph), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, target)
+    # A temporary name of its own: two processes saving at once (two `memories index` runs) must
+    # not rename each other's half-written file away.
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
     return target
 
 
