@@ -36,12 +36,8 @@ def assign_new_faces(library: Library) -> int:
     for i, face_id in enumerate(fresh.ids.tolist()):
         if (face_id, int(people[i])) in rejected:
             people[i] = UNKNOWN
-    present: dict[object, set[object]] = {}
-    for asset, person in library.db.execute(
-        "SELECT asset_id, person_id FROM observations WHERE person_id IS NOT NULL"
-    ):
-        present.setdefault(int(asset), set()).add(int(person))
-    people = resolve_photo_conflicts(people, confidence, fresh.asset_ids, present)
+    together, present = _seen_together(library, fresh.ids)
+    people = resolve_photo_conflicts(people, confidence, together, present)
     with library.transaction() as db:
         for i, face_id in enumerate(fresh.ids.tolist()):
             person = int(people[i])
@@ -50,6 +46,25 @@ def assign_new_faces(library: Library) -> int:
                 (None if person == UNKNOWN else person, float(confidence[i]), face_id),
             )
     return int(np.sum(people != UNKNOWN))
+
+
+def _seen_together(library: Library, fresh_ids: np.ndarray) -> tuple[np.ndarray, dict[object, set[object]]]:
+    """The fresh faces' frame groups (memories.clustering.frame_groups: a photo, or a video's
+    tracks overlapping in time) and the people already assigned in each group."""
+    from memories.clustering import frame_groups
+
+    rows = library.db.execute(
+        "SELECT o.id, o.asset_id, o.person_id, o.first_s, o.last_s FROM observations o "
+        "WHERE o.source = 'detector' AND o.asset_id IN (SELECT asset_id FROM observations WHERE id IN "
+        f"({','.join(str(int(i)) for i in fresh_ids.tolist())}))"
+    ).fetchall()
+    groups = frame_groups([r["asset_id"] for r in rows], [r["first_s"] for r in rows], [r["last_s"] for r in rows])
+    group_of = {int(r["id"]): int(g) for r, g in zip(rows, groups.tolist(), strict=True)}
+    present: dict[object, set[object]] = {}
+    for r in rows:
+        if r["person_id"] is not None:
+            present.setdefault(group_of[int(r["id"])], set()).add(int(r["person_id"]))
+    return np.array([group_of[int(i)] for i in fresh_ids.tolist()], dtype=np.int64), present
 
 
 def _mark_tried(library: Library, ids: np.ndarray, scores: np.ndarray) -> None:

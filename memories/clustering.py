@@ -58,6 +58,12 @@ class FaceTable:
     body: np.ndarray | None
     quality: np.ndarray
     previous_person: np.ndarray  # -1 when none
+    # How many sightings each face counts for toward a new person (GallerySettings.min_faces): 1
+    # for a photo's face, more for a video's face track seen clearly for long (sightings()).
+    sightings: np.ndarray | None = None
+    # Which faces are seen at once and so can never be one person (frame_groups): a photo's faces,
+    # or a video's tracks that overlap in time.
+    together: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -66,7 +72,8 @@ class FaceTable:
 def load_faces(library: Library, where: str = "") -> FaceTable:
     rows = library.db.execute(
         "SELECT o.id, o.asset_id, COALESCE(a.moment_id, -1) AS moment_id, o.face_embedding, o.body_embedding, "
-        "COALESCE(o.quality, 1.0) AS quality, COALESCE(o.person_id, -1) AS person_id "
+        "COALESCE(o.quality, 1.0) AS quality, COALESCE(o.person_id, -1) AS person_id, "
+        "o.first_s, o.last_s "
         "FROM observations o JOIN assets a ON a.id = o.asset_id "
         "WHERE o.source = 'detector' AND o.is_clear = 1 AND o.face_embedding IS NOT NULL "
         + where
@@ -94,7 +101,48 @@ def load_faces(library: Library, where: str = "") -> FaceTable:
         body=body,
         quality=np.array([r["quality"] for r in rows], dtype=np.float32),
         previous_person=np.array([r["person_id"] for r in rows], dtype=np.int64),
+        sightings=np.array([sightings(r["first_s"], r["last_s"]) for r in rows], dtype=np.int64),
+        together=frame_groups(
+            [r["asset_id"] for r in rows], [r["first_s"] for r in rows], [r["last_s"] for r in rows]
+        ),
     )
+
+
+def frame_groups(
+    asset_ids: list[int], first_s: list[float | None], last_s: list[float | None]
+) -> np.ndarray:
+    """Per face, a key shared by the faces seen at the same time: a photo's id for its faces; for
+    a video's face tracks, one key per run of tracks overlapping in time (a negative number).
+    Two tracks of one video that never overlap may be one person (seen again after a cut): they
+    must not be kept apart as two faces of one photo are."""
+    groups = np.array(asset_ids, dtype=np.int64).reshape(-1)
+    spans: dict[int, list[int]] = defaultdict(list)
+    for i, (start, end) in enumerate(zip(first_s, last_s, strict=True)):
+        if start is not None and end is not None:
+            spans[int(groups[i])].append(i)
+    key = 0
+    for rows in spans.values():
+        rows.sort(key=lambda i: float(first_s[i]))  # type: ignore[arg-type]
+        running_end = -np.inf
+        for i in rows:
+            if float(first_s[i]) > running_end:  # type: ignore[arg-type]
+                key -= 1
+            running_end = max(running_end, float(last_s[i]))  # type: ignore[arg-type]
+            groups[i] = key
+    return groups
+
+
+def sightings(first_s: float | None, last_s: float | None) -> int:
+    """A photo's face is one sighting. A video's face track is one, plus one for every
+    settings.VIDEO_SECONDS_PER_SIGHTING it spans, up to the gallery's min_faces: a person who
+    holds the camera's attention for 6 s (the speaker of a clip) is a person of the library, one
+    glimpsed in passing is not, as for a face seen in a single photo."""
+    from memories.settings import VIDEO_SECONDS_PER_SIGHTING
+    from recognition.cluster_settings import GALLERY
+
+    if first_s is None or last_s is None:
+        return 1
+    return int(min(GALLERY.min_faces, 1 + max(0.0, last_s - first_s) // VIDEO_SECONDS_PER_SIGHTING))
 
 
 def apply_xmp_names(library: Library) -> int:
@@ -153,7 +201,7 @@ def build_constraints(
         others = members_of.get(person) or current.get(person, [])[:50]
         cannot.extend((row_of[face_id], j) for j in others if j != row_of[face_id])
     return {
-        "photo_ids": table.asset_ids,
+        "photo_ids": table.together if table.together is not None else table.asset_ids,
         "cannot_link": np.array(cannot, dtype=np.int64).reshape(-1, 2),
         "anchors": anchors,
     }
@@ -173,7 +221,7 @@ def recluster(library: Library) -> ClusterSummary:
         constraints = build_constraints(table, confirmed, rejected)
         labels = TwoPassClusterer().fit(table.face, table.body, table.moment_ids, **constraints).labels_
         is_confirmed = np.array([int(i) in confirmed for i in table.ids], dtype=bool)
-        gallery = Gallery().fit(table.face, labels, confirmed=is_confirmed)
+        gallery = Gallery().fit(table.face, labels, confirmed=is_confirmed, sightings=table.sightings)
         accepted = {person.cluster for person in gallery.people_}
     else:
         labels, accepted = np.zeros(0, dtype=np.int64), set()
@@ -245,8 +293,9 @@ def enforce_feedback(
     for rows in by_person.values():
         mean = table.face[rows].mean(axis=0)
         per_photo: dict[int, list[int]] = defaultdict(list)
+        together = table.together if table.together is not None else table.asset_ids
         for i in rows:
-            per_photo[int(table.asset_ids[i])].append(i)
+            per_photo[int(together[i])].append(i)
         for members in per_photo.values():
             if len(members) < 2:
                 continue

@@ -1,4 +1,8 @@
-"""`memories index`: walk folders, read photos, run recognition, store assets and observations.
+"""`memories index`: walk folders, read photos and videos, run recognition, store assets and observations.
+
+A Live Photo (a still and its motion file, memories.live_photos) is one asset: the still is read
+and recognised as a photo, the motion file is probed and stored beside it (asset_motion). A video
+is one asset whose faces are tracks (memories.video_faces).
 
 Incremental: a path whose size and mtime match what the library recorded is skipped without
 reading it; a file whose content hash is known (moved, renamed, copied) only gains a path.
@@ -36,14 +40,20 @@ class IndexSummary:
     recognised: int = 0
     faces: int = 0
     assigned: int = 0  # new faces put under a known person right away
+    videos: int = 0  # of the new: videos
+    live_photos: int = 0  # of the new or known: stills paired with their motion file
     skipped: Counter[str] = field(default_factory=Counter)
     missing_roots: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         skipped = sum(self.skipped.values())
+        kinds = ", ".join(
+            f"{n} {word}" for n, word in ((self.videos, "video" if self.videos == 1 else "videos"), (self.live_photos, "Live Photo" if self.live_photos == 1 else "Live Photos")) if n
+        )
         text = (
-            f"indexed {self.new} new, {self.edited} edited, {self.moved} moved, {self.unchanged} unchanged, "
-            f"{skipped} skipped; {self.faces} faces found, {self.assigned} assigned to known people"
+            f"indexed {self.new} new{f' ({kinds})' if kinds else ''}, {self.edited} edited, {self.moved} moved, "
+            f"{self.unchanged} unchanged, {skipped} skipped; {self.faces} faces found, "
+            f"{self.assigned} assigned to known people"
         )
         if skipped:
             text += " (" + ", ".join(f"{reason}: {n}" for reason, n in sorted(self.skipped.items())) + ")"
@@ -58,6 +68,8 @@ class IndexSummary:
             "recognised": self.recognised,
             "faces": self.faces,
             "assigned": self.assigned,
+            "videos": self.videos,
+            "live_photos": self.live_photos,
             "skipped": sum(self.skipped.values()),
             "skipped_by_reason": dict(self.skipped),
             "missing_roots": self.missing_roots,
@@ -73,7 +85,7 @@ def _stderr(message: str) -> None:
 
 # --- walking --------------------------------------------------------------------------------
 def walk_photos(roots: Sequence[Path], report: Reporter, skip: Path | None = None) -> Iterator[Path]:
-    """Photo files under the roots, following symlinks but never the same folder twice."""
+    """Photo and video files under the roots, following symlinks but never the same folder twice."""
     seen_dirs: set[tuple[int, int]] = set()
     for root in roots:
         yield from _walk(root, seen_dirs, report, skip)
@@ -107,11 +119,23 @@ def _walk(folder: Path, seen: set[tuple[int, int]], report: Reporter, skip: Path
             is_dir = False
         if is_dir:
             yield from _walk(path, seen, report, skip)
-        elif path.suffix.lower() in settings.IMAGE_SUFFIXES:
+        elif path.suffix.lower() in settings.IMAGE_SUFFIXES or path.suffix.lower() in settings.VIDEO_SUFFIXES:
             yield path
 
 
+def is_video(path: Path) -> bool:
+    return path.suffix.lower() in settings.VIDEO_SUFFIXES
+
+
 # --- the worker side ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FileTask:
+    """One asset to read: a photo or video file, or a Live Photo's still with its motion file."""
+
+    path: Path
+    motion: Path | None = None
+
+
 @dataclass
 class FileResult:
     path: Path
@@ -119,6 +143,7 @@ class FileResult:
     error: str | None = None
     observations: list[Any] = field(default_factory=list)
     recognised: bool = False  # recognition ran to the end (possibly finding no face)
+    highlight: tuple[float, float] | None = None  # a video's (or motion's) stretch for memories
 
 
 _recogniser: Any = None
@@ -135,12 +160,18 @@ def _init_worker(recognise: bool, options: dict[str, Any], parent_pid: int | Non
         _recogniser = Recogniser(**options)
 
 
-def _process(path: Path) -> FileResult:
+def _process(task: FileTask | Path) -> FileResult:
+    task = task if isinstance(task, FileTask) else FileTask(task)
+    if is_video(task.path):
+        return _process_video(task.path)
+    path = task.path
     try:
         photo = read_photo(path, decode=_recogniser is not None)
     except PhotoError as error:
         return FileResult(path, error=str(error))
     result = FileResult(path, photo=photo)
+    if task.motion is not None:
+        _attach_motion(result, task.motion)
     if _recogniser is not None and photo.rgb is not None:
         try:
             result.observations = _recogniser.observe(photo.rgb, photo.meta.regions, photo.pixel_scale)
@@ -148,6 +179,43 @@ def _process(path: Path) -> FileResult:
         except Exception as error:  # noqa: BLE001 - one bad photo must not stop the run
             result.error = f"recognition failed ({type(error).__name__}: {error})"
     photo.rgb = None  # do not ship pixels back to the parent
+    return result
+
+
+def _attach_motion(result: FileResult, motion_path: Path) -> None:
+    """A Live Photo's motion file, read with its still; a bad one leaves the still a photo."""
+    from memories.videos import read_motion
+
+    assert result.photo is not None
+    try:
+        motion = read_motion(motion_path)
+    except (PhotoError, OSError) as error:
+        result.photo.warning = "; ".join(
+            w for w in (result.photo.warning, f"motion file {motion_path.name} ignored: {error}") if w
+        )
+        return
+    result.photo.motion = motion
+    result.highlight = (0.0, motion.info.duration_s)
+    meta = result.photo.meta
+    if meta.latitude is None and motion.place is not None:  # a still stripped of GPS, a motion file with it
+        meta.latitude, meta.longitude = motion.place
+
+
+def _process_video(path: Path) -> FileResult:
+    from memories.videos import read_video
+
+    try:
+        video = read_video(path)
+    except PhotoError as error:
+        return FileResult(path, error=str(error))
+    result = FileResult(path, photo=video)
+    if _recogniser is not None and video.video is not None:
+        try:
+            found = _recogniser.observe_video(path, video.video)
+            result.observations, result.highlight, result.recognised = found.observations, found.highlight, True
+            video.warning = found.problem
+        except Exception as error:  # noqa: BLE001 - one bad video must not stop the run
+            result.error = f"recognition failed ({type(error).__name__}: {error})"
     return result
 
 
@@ -186,8 +254,9 @@ def photos_without_moment(library: Library) -> bool:
     )
 
 
-def _plan(library: Library, paths: Iterator[Path], recognise: bool, summary: IndexSummary) -> list[Path]:
-    """Paths that need reading: new, changed, or stored without recognition when it is wanted."""
+def _plan(library: Library, paths: Iterator[Path], recognise: bool, summary: IndexSummary) -> list[FileTask]:
+    """What needs reading: new, changed, or stored without recognition when it is wanted; a Live
+    Photo's still with its motion file, the motion file never on its own."""
     known = {
         row["path"]: (row["file_size"], row["file_mtime"], row["recognised"])
         for row in library.db.execute(
@@ -195,31 +264,78 @@ def _plan(library: Library, paths: Iterator[Path], recognise: bool, summary: Ind
             "JOIN assets a ON a.id = p.asset_id"
         )
     }
-    todo = []
-    for path in paths:
+    known_motion = {
+        row["path"]: (row["file_size"], row["file_mtime"])
+        for row in library.db.execute("SELECT path, file_size, file_mtime FROM asset_motion")
+    }
+    all_paths = list(paths)
+    stats: dict[Path, os.stat_result | None] = {}
+    for path in all_paths:
         try:
-            info = os.stat(path)
-            key = os.fsencode(path).decode("utf-8", "surrogateescape")
+            stats[path] = os.stat(path)
         except OSError:
-            todo.append(path)  # let the worker report why
+            stats[path] = None
+
+    def same(record: tuple[Any, ...] | None, info: os.stat_result | None) -> bool:
+        return (
+            record is not None and info is not None and stat.S_ISREG(info.st_mode)
+            and record[0] == info.st_size and record[1] == info.st_mtime
+        )
+
+    def key(path: Path) -> str:
+        return os.fsencode(path).decode("utf-8", "surrogateescape")
+
+    # Motion files already stored with their still, unchanged: nothing to pair or read again.
+    settled = {p for p in all_paths if is_video(p) and same(known_motion.get(key(p)), stats[p])}
+    motion_of = {pair.still: pair.motion for pair in _live_pairs([p for p in all_paths if p not in settled])}
+    settled |= set(motion_of.values())
+    todo = []
+    for path in all_paths:
+        if path in settled:
             continue
-        record = known.get(key)
-        if (
-            record is not None
-            and stat.S_ISREG(info.st_mode)
-            and record[0] == info.st_size
-            and record[1] == info.st_mtime
-            and (record[2] or not recognise)
-        ):
+        record = known.get(key(path))
+        unchanged = same(record, stats[path]) and (record is not None and (record[2] or not recognise))
+        if unchanged and path not in motion_of:
             summary.unchanged += 1
         else:
-            todo.append(path)
+            todo.append(FileTask(path, motion_of.get(path)))
     return todo
+
+
+def _live_pairs(paths: list[Path]) -> list[Any]:
+    """Live Photo pairs among the paths (only files sharing a base name are opened)."""
+    from memories.live_photos import pair_live_photos, read_still_identifier
+    from memories.metadata import read_exif
+    from memories.videos import motion_facts
+
+    facts: dict[Path, Any] = {}
+
+    def motion(path: Path) -> Any:
+        if path not in facts:
+            facts[path] = motion_facts(path)
+        return facts[path]
+
+    def taken(path: Path) -> Any:
+        if is_video(path):
+            return motion(path).taken
+        try:
+            from PIL import Image
+
+            with Image.open(path) as image:
+                return read_exif(image).taken
+        except Exception:  # noqa: BLE001 - an unreadable still is reported when it is indexed
+            return None
+
+    pairs = pair_live_photos(paths, lambda p: motion(p).identifier, read_still_identifier, taken)
+    return [
+        pair for pair in pairs
+        if (motion(pair.motion).duration_s or 0.0) <= settings.LIVE_PHOTO_MAX_MOTION_S
+    ]
 
 
 def _run(
     library: Library,
-    todo: list[Path],
+    todo: list[FileTask],
     recognise: bool,
     workers: int | None,
     options: dict[str, Any],
@@ -275,11 +391,17 @@ def _store(library: Library, results: list[FileResult], summary: IndexSummary, r
                 report(f"memories: warning: {display_path(result.path)}: {photo.warning}")
             if result.error:  # read fine, recognition failed: keep the asset, retry next run
                 report(f"memories: warning: {display_path(result.path)}: {result.error}")
-            asset_id, is_new, was_recognised, edited = _upsert_asset(db, photo, recognised=result.recognised)
+            asset_id, is_new, was_recognised, edited = _upsert_asset(
+                db, photo, recognised=result.recognised, highlight=result.highlight
+            )
+            if photo.motion is not None:
+                _store_motion(db, asset_id, photo)
+                summary.live_photos += 1
             if edited:
                 summary.edited += 1
             elif is_new:
                 summary.new += 1
+                summary.videos += photo.video is not None
             elif result.recognised and not was_recognised:
                 summary.recognised += 1
             else:
@@ -290,7 +412,9 @@ def _store(library: Library, results: list[FileResult], summary: IndexSummary, r
                 _store_regions(db, asset_id, photo)
 
 
-def _upsert_asset(db: Any, photo: Photo, recognised: bool) -> tuple[int, bool, bool, bool]:
+def _upsert_asset(
+    db: Any, photo: Photo, recognised: bool, highlight: tuple[float, float] | None = None
+) -> tuple[int, bool, bool, bool]:
     """(asset id, whether it is new, whether it was already recognised, whether it replaces the
     earlier version of an edited photo).
 
@@ -338,12 +462,24 @@ def _upsert_asset(db: Any, photo: Photo, recognised: bool) -> tuple[int, bool, b
         meta.longitude,
         meta.camera,
     )
+    motion = photo.video or (photo.motion.info if photo.motion is not None else None)
+    media = (
+        photo.media_kind,
+        motion.duration_s if motion else None,
+        motion.frame_rate if motion else None,
+        motion.codec if motion else None,
+        motion.rotation if motion else None,
+        int(motion.has_audio) if motion else 0,
+        highlight[0] if highlight else None,
+        highlight[1] if highlight else None,
+    )
     if row is None:
         cursor = db.execute(
             "INSERT INTO assets (path, file_size, format, width, height, orientation, taken_at, taken_ts, "
-            "time_source, latitude, longitude, camera, content_hash, recognised) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (*values, photo.content_hash, int(recognised)),
+            "time_source, latitude, longitude, camera, content_hash, recognised, media_kind, duration_s, "
+            "frame_rate, codec, rotation, has_audio, highlight_start_s, highlight_end_s) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (*values, photo.content_hash, int(recognised), *media),
         )
         asset_id, is_new, was_recognised = int(cursor.lastrowid), True, False
     else:
@@ -358,6 +494,13 @@ def _upsert_asset(db: Any, photo: Photo, recognised: bool) -> tuple[int, bool, b
             "WHERE id=?",
             (*values, int(recognised), asset_id),
         )
+        if photo.media_kind != "photo":  # a still read without its (settled) motion file stays live
+            db.execute(
+                "UPDATE assets SET media_kind=?, duration_s=?, frame_rate=?, codec=?, rotation=?, has_audio=?, "
+                "highlight_start_s=COALESCE(?, highlight_start_s), highlight_end_s=COALESCE(?, highlight_end_s) "
+                "WHERE id=?",
+                (*media, asset_id),
+            )
     db.execute(
         "INSERT INTO asset_paths (path, asset_id, file_size, file_mtime) VALUES (?,?,?,?) "
         "ON CONFLICT(path) DO UPDATE SET asset_id=excluded.asset_id, file_size=excluded.file_size, "
@@ -365,6 +508,26 @@ def _upsert_asset(db: Any, photo: Photo, recognised: bool) -> tuple[int, bool, b
         (path, asset_id, photo.file_size, photo.file_mtime),
     )
     return asset_id, is_new, was_recognised, edited
+
+
+def _store_motion(db: Any, asset_id: int, photo: Photo) -> None:
+    motion = photo.motion
+    assert motion is not None
+    info = motion.info
+    db.execute(
+        "INSERT INTO asset_motion (asset_id, path, file_size, file_mtime, content_hash, content_identifier, "
+        "duration_s, width, height, frame_rate, codec, rotation, has_audio) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+        "ON CONFLICT(asset_id) DO UPDATE SET path=excluded.path, file_size=excluded.file_size, "
+        "file_mtime=excluded.file_mtime, content_hash=excluded.content_hash, "
+        "content_identifier=excluded.content_identifier, duration_s=excluded.duration_s, width=excluded.width, "
+        "height=excluded.height, frame_rate=excluded.frame_rate, codec=excluded.codec, "
+        "rotation=excluded.rotation, has_audio=excluded.has_audio",
+        (
+            asset_id, str(motion.path), motion.file_size, motion.file_mtime, motion.content_hash,
+            info.content_identifier, info.duration_s, info.width, info.height, info.frame_rate, info.codec,
+            info.rotation, int(info.has_audio),
+        ),
+    )
 
 
 def _drop_untouched_faces(db: Any, asset_id: int) -> None:
@@ -430,10 +593,13 @@ def _store_observations(db: Any, asset_id: int, observations: list[Any], superse
             obs.quality,
             int(obs.is_clear),
             obs.xmp_name,
+            obs.time_s,
+            obs.first_s,
+            obs.last_s,
         )
         columns = (
             "source, face_x, face_y, face_w, face_h, landmarks, detector_score, body_x, body_y, body_w, body_h, "
-            "face_embedding, body_embedding, quality, is_clear, xmp_name"
+            "face_embedding, body_embedding, quality, is_clear, xmp_name, time_s, first_s, last_s"
         )
         if best is None:
             db.execute(

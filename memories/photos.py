@@ -13,12 +13,16 @@ import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from memories import metadata, settings
+
+if TYPE_CHECKING:
+    from memories.videos import MotionFile, VideoInfo
 
 pillow_heif.register_heif_opener()  # HEIC/HEIF is a plug-in: registered once, at import
 
@@ -45,6 +49,17 @@ class Photo:
     # rgb's pixels per photo pixel: below 1 when a large JPEG was decoded at reduced scale
     # (settings.DECODE_LONGEST_SIDE); width and height are always the photo's own.
     pixel_scale: float = 1.0
+    # A video (memories.videos): its stream facts. None for a photo.
+    video: VideoInfo | None = None
+    # A Live Photo's still: its motion file, read with it (memories.live_photos).
+    motion: MotionFile | None = None
+
+    @property
+    def media_kind(self) -> str:
+        """photo | video | live (a still with its motion file)."""
+        if self.video is not None:
+            return "video"
+        return "live" if self.motion is not None else "photo"
 
 
 def display_path(path: Path | str) -> str:

@@ -10,10 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from memories.metadata import FaceRegion
+
+if TYPE_CHECKING:
+    from memories.video_faces import VideoFaces
+    from memories.videos import VideoInfo
 
 # Enough overlap between an XMP region (drawn by a person or another app) and a detected box to
 # say they are the same face; regions are often looser than detector boxes, hence not 0.5.
@@ -35,6 +40,10 @@ class FaceObservation:
     is_clear: bool
     xmp_name: str | None = None
     source: str = "detector"
+    # A video's face track: its best frame's time (the box is there) and the span it is seen.
+    time_s: float | None = None
+    first_s: float | None = None
+    last_s: float | None = None
 
 
 class Recogniser:
@@ -86,6 +95,13 @@ class Recogniser:
         ]
         name_faces(observations, regions, round(width * to_photo), round(height * to_photo))
         return observations
+
+
+    def observe_video(self, path: Path, info: VideoInfo) -> VideoFaces:
+        """A video's face tracks, one observation each, and its highlight (memories.video_faces)."""
+        from memories.video_faces import observe_video
+
+        return observe_video(path, info, self.analyzer)
 
 
 def _scaled(box: tuple[float, float, float, float], factor: float) -> tuple[float, float, float, float]:

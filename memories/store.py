@@ -208,6 +208,39 @@ MIGRATIONS: list[str] = [
     -- "Review these" asks about the least sure faces first: a range of this index, not a scan.
     CREATE INDEX observations_score ON observations(assign_score);
     """,
+    # 5: videos and Live Photos (memories/videos.py, memories/live_photos.py). A video is an asset
+    # whose path is the movie file; a Live Photo is its still's asset with the motion file beside
+    # it in asset_motion (never indexed as a video of its own). A face track of a video is one
+    # observation: its box and landmarks are those of its best frame, at time_s.
+    """
+    ALTER TABLE assets ADD COLUMN media_kind TEXT NOT NULL DEFAULT 'photo';  -- photo | video | live
+    ALTER TABLE assets ADD COLUMN duration_s REAL;      -- a video's, or a Live Photo's motion's
+    ALTER TABLE assets ADD COLUMN frame_rate REAL;
+    ALTER TABLE assets ADD COLUMN codec TEXT;
+    ALTER TABLE assets ADD COLUMN rotation INTEGER;     -- degrees the frames are turned for display
+    ALTER TABLE assets ADD COLUMN has_audio INTEGER NOT NULL DEFAULT 0;
+    -- The liveliest few seconds (motion and faces), what a memory shows of a video.
+    ALTER TABLE assets ADD COLUMN highlight_start_s REAL;
+    ALTER TABLE assets ADD COLUMN highlight_end_s REAL;
+    CREATE TABLE asset_motion (
+        asset_id           INTEGER PRIMARY KEY REFERENCES assets(id) ON DELETE CASCADE,
+        path               TEXT NOT NULL UNIQUE,
+        file_size          INTEGER NOT NULL,
+        file_mtime         REAL NOT NULL,
+        content_hash       TEXT NOT NULL,
+        content_identifier TEXT,                        -- Apple's, shared with the still
+        duration_s         REAL,
+        width              INTEGER,                     -- as displayed (after rotation)
+        height             INTEGER,
+        frame_rate         REAL,
+        codec              TEXT,
+        rotation           INTEGER,
+        has_audio          INTEGER NOT NULL DEFAULT 0
+    );
+    ALTER TABLE observations ADD COLUMN time_s REAL;    -- a video track: its best frame's time
+    ALTER TABLE observations ADD COLUMN first_s REAL;   -- and when the track starts and ends
+    ALTER TABLE observations ADD COLUMN last_s REAL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

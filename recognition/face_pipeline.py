@@ -131,9 +131,16 @@ class FaceAnalyzer:
         return self.observe_photo(rgb, detections, crop)[0]
 
     def observe_photo(
-        self, rgb: np.ndarray, detections: Sequence[Detection] | None = None, crop: bool = False
+        self,
+        rgb: np.ndarray,
+        detections: Sequence[Detection] | None = None,
+        crop: bool = False,
+        bodies: bool | None = None,
     ) -> tuple[list[FaceObservation], list[BodyObservation]]:
-        """The photo's faces (as `observe`) and, with bodies on, its people without a face."""
+        """The photo's faces (as `observe`) and, with bodies on, its people without a face.
+
+        bodies: overrides the analyzer's setting for this call (a video's sampled frames are
+        observed without bodies; the one frame kept per face track with them)."""
         from recognition.quality import face_quality, is_clear
 
         rgb = np.ascontiguousarray(rgb)
@@ -154,9 +161,9 @@ class FaceAnalyzer:
             clear = np.ones(len(boxes), bool) if crop else is_clear(quality)
             embeddings = l2_normalise(raw)
         has_body = np.zeros(len(boxes), bool)
-        bodies: list[BodyObservation] = []
-        if self.bodies and not crop:
-            body_boxes, has_body, body_embeddings, bodies = self._bodies(
+        found_bodies: list[BodyObservation] = []
+        if (self.bodies if bodies is None else bodies) and not crop:
+            body_boxes, has_body, body_embeddings, found_bodies = self._bodies(
                 rgb, boxes, landmarks if len(boxes) else None, clear if len(boxes) else np.zeros(0, bool)
             )
         faces = [
@@ -172,7 +179,7 @@ class FaceAnalyzer:
             )
             for i in range(len(boxes))
         ]
-        return faces, bodies
+        return faces, found_bodies
 
     def _bodies(
         self, rgb: np.ndarray, face_boxes: np.ndarray, landmarks: np.ndarray | None, clear: np.ndarray

@@ -226,16 +226,17 @@ def test_migrations_upgrade_a_version_2_library(tmp_path: Path) -> None:
     old.execute("PRAGMA user_version = 2")
     old.commit()
     old.close()
-    assert SCHEMA_VERSION == 4 and len(_split_sql(MIGRATIONS[2])) == 5
+    assert SCHEMA_VERSION == 5 and len(_split_sql(MIGRATIONS[2])) == 5
     with Library(database.parent) as library:
-        assert library.db.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert library.db.execute("PRAGMA user_version").fetchone()[0] == 5
         indexes = {r[0] for r in library.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert {"observations_person_asset", "observations_score"} <= indexes
         assert "observations_person" not in indexes
         row = library.db.execute("SELECT name, pinned, key_chosen FROM people WHERE id = 1").fetchone()
         assert tuple(row) == ("Ana", 0, 0)
         tables = {r[0] for r in library.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert {"feedback_different", "merge_members", "corrections"} <= tables
+        assert {"feedback_different", "merge_members", "corrections", "asset_motion"} <= tables
+        assert library.db.execute("SELECT media_kind FROM assets").fetchall() == []
         import pytest
 
         with pytest.raises(sqlite3.IntegrityError):  # pairs are stored smaller id first

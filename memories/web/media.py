@@ -1,6 +1,6 @@
-"""Pictures and movies, each served by id (an asset, a face, a render), never by a path from the
-request: the path comes from the library's own rows. Werkzeug's `send_file` answers Range requests
-(what <video> needs to play and seek) and conditional GETs."""
+"""Pictures and movies, each served by id (an asset, a face, a render, a Live Photo's motion),
+never by a path from the request: the path comes from the library's own rows. Werkzeug's
+`send_file` answers Range requests (what <video> needs to play and seek) and conditional GETs."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def register(app: flask.Flask) -> None:
         ("/photos/<id:asset_id>/view.jpg", photo_view),
         ("/photos/<id:asset_id>/grid.jpg", photo_grid),
         ("/photos/<id:asset_id>/original", photo_original),
+        ("/photos/<id:asset_id>/motion", photo_motion),
         ("/renders/<id:render_id>/movie.mp4", render_movie),
         ("/renders/<id:render_id>/poster.jpg", render_poster),
     ):
@@ -45,12 +46,42 @@ def photo_grid(asset_id: int) -> Any:
     return _send(thumbs.photo_copy(library(), asset_id, settings.PHOTO_GRID_PX), "image/jpeg", 3600)
 
 
-def photo_original(asset_id: int) -> Any:
-    path = service.asset_path(library(), asset_id)
-    mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    response = _send(path, mimetype, 0)
+# Video types by suffix, not by the system's mime.types (which differs between machines and
+# calls a .3gp "audio/3gpp"). A QuickTime .mov is named as such: Safari plays it by that name and
+# Chromium and Firefox by its content.
+VIDEO_TYPES = {
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".mov": "video/quicktime",
+    ".3gp": "video/3gpp",
+    ".avi": "video/x-msvideo",
+    ".mkv": "video/x-matroska",
+    ".webm": "video/webm",
+}
+
+
+def _mimetype(path: Path) -> str:
+    known = VIDEO_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+    return known or "application/octet-stream"
+
+
+def _send_original(path: Path) -> Any:
+    response = _send(path, _mimetype(path), 0)
     response.headers["Content-Disposition"] = "inline"
     return response
+
+
+def photo_original(asset_id: int) -> Any:
+    """The file itself: a photo, or a video for the viewer's <video> (Range requests to seek)."""
+    return _send_original(service.asset_path(library(), asset_id))
+
+
+def photo_motion(asset_id: int) -> Any:
+    """A Live Photo's motion file, found by its still's id."""
+    row = library().db.execute("SELECT path FROM asset_motion WHERE asset_id = ?", (asset_id,)).fetchone()
+    if row is None:
+        raise LookupError(f"Photo {asset_id} is not a Live Photo.")
+    return _send_original(Path(row["path"]))
 
 
 def _render_path(render_id: int) -> Path:

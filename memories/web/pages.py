@@ -6,6 +6,7 @@ kept by `state.LibraryCache`, and `graph.find` (the one photo search, shared wit
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,9 @@ def register(app: flask.Flask) -> None:
         ("/jobs/<id:job_id>", job_status),
     ):
         app.add_url_rule(rule, view.__name__, view, methods=["GET"])
+    app.add_template_filter(queries.clock, "clock")
+    app.add_template_filter(queries.duration_clock, "duration_clock")
+    app.add_template_filter(queries.seek_param, "seek_param")
 
 
 def arg(name: str, default: str = "", limit: int = settings.MAX_QUERY_CHARS) -> str:
@@ -79,20 +83,49 @@ def library_page() -> Any:
 def photo_page(asset_id: int) -> Any:
     lib = library()
     photo = service.photo(lib, asset_id)
-    for face in photo["faces"]:
-        face["style"] = box_style(face["box"], photo["width"], photo["height"])
+    media = queries.media(lib, asset_id)
+    if media.is_video:
+        _add_sightings(photo, queries.sightings(lib, asset_id))
+    else:
+        for face in photo["faces"]:
+            face["style"] = box_style(face["box"], photo["width"], photo["height"])
+            face["seen"] = None
     before, after = queries.neighbours(lib, asset_id)
     graph = cache().graph(lib)
     return render(
         "photo.html",
         nav="library",
         photo=photo,
+        media=media,
+        start=start_time(media),
         when=queries.human_date(photo["taken_at"]),
         place=queries.place_of(graph, asset_id),
         before=before,
         after=after,
         names=[p.label for p in everyone_sorted(lib) if not p.hidden],
     )
+
+
+def _add_sightings(photo: dict[str, Any], seen: dict[int, queries.Sighting]) -> None:
+    """A video's faces: when each is on screen (no box over a moving picture), in order of appearance."""
+    for face in photo["faces"]:
+        face["style"] = None
+        face["seen"] = seen.get(face["id"])
+    photo["faces"].sort(key=lambda f: (f["seen"].first_s if f["seen"] else float("inf"), f["id"]))
+
+
+def start_time(media: queries.Media) -> float | None:
+    """`?t=` (seconds) where a video starts playing, kept inside the video; None for the start."""
+    text = arg("t", limit=20)
+    if not media.is_video or not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(seconds) or seconds <= 0:
+        return None
+    return min(seconds, media.duration_s) if media.duration_s else seconds
 
 
 def box_style(box: list[float | None], width: int | None, height: int | None) -> str | None:
@@ -311,6 +344,9 @@ def search_page() -> Any:
                 answer.errors.append(str(error.args[0]))
                 shown = []
             answer.rows = kg.asset_rows(graph, shown)
+            kinds = queries.media_kinds(lib, [int(r["id"]) for r in answer.rows])
+            for row in answer.rows:
+                row["media"] = kinds.get(int(row["id"]), queries.Media("photo"))
     return render(
         "search.html",
         nav="search",

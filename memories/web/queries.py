@@ -5,6 +5,7 @@ Photo search is not here: the page and `memories search` both call `graph.find` 
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,12 +24,15 @@ MONTHS = (
 
 @dataclass(frozen=True)
 class Tile:
-    """One photo in a grid: enough to lay out its cell (aspect ratio) and head its month."""
+    """One photo in a grid: enough to lay out its cell (aspect ratio), head its month and badge it
+    (a video's duration, a Live Photo's LIVE)."""
 
     id: int
     taken_at: str | None
     width: int
     height: int
+    kind: str = "photo"  # photo | video | live (assets.media_kind)
+    duration_s: float | None = None
 
     @property
     def ratio(self) -> float:
@@ -70,8 +74,36 @@ def human_date(taken_at: str | None) -> str:
     return f"{moment:%A} {moment.day} {MONTHS[moment.month - 1]} {moment.year}, {moment:%H:%M}"
 
 
+def clock(seconds: float | None) -> str:
+    """A moment in a video as a clock, rounded down: 3.9 -> "0:03", 3725 -> "1:02:05"."""
+    total = max(0, int(seconds or 0))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def duration_clock(seconds: float | None) -> str:
+    """A video's length as a clock, rounded to the nearest second and never "0:00" (9.18 -> "0:09")."""
+    return clock(max(1.0, round(seconds or 0.0)))
+
+
+def seek_param(seconds: float | None) -> str:
+    """A time for `?t=` in tenths of a second, rounded down (so the moment is on screen): "3.2"."""
+    return f"{math.floor(max(0.0, seconds or 0.0) * 10 + 1e-6) / 10:g}"  # 2.3 * 10 is 22.999...
+
+
 def _tile(row: sqlite3.Row) -> Tile:
-    return Tile(int(row["id"]), row["taken_at"], int(row["width"] or 4), int(row["height"] or 3))
+    return Tile(
+        int(row["id"]),
+        row["taken_at"],
+        int(row["width"] or 4),
+        int(row["height"] or 3),
+        row["media_kind"] or "photo",
+        row["duration_s"],
+    )
+
+
+TILE_COLUMNS = "id, taken_at, taken_ts, width, height, media_kind, duration_s"
 
 
 def library_page(
@@ -91,14 +123,14 @@ def library_page(
         where = "taken_ts < ? OR (taken_ts = ? AND id < ?)" if cursor else "taken_ts IS NOT NULL"
         args = (last_ts, last_ts, last_id) if cursor else ()
         rows = library.db.execute(
-            f"SELECT id, taken_at, taken_ts, width, height FROM assets WHERE hidden = 0 AND ({where}) "
+            f"SELECT {TILE_COLUMNS} FROM assets WHERE hidden = 0 AND ({where}) "
             "ORDER BY taken_ts DESC, id DESC LIMIT ?",
             (*args, limit),
         ).fetchall()
     if len(rows) < limit:
         undated_after = last_id if not dated else 1 << 62
         rows += library.db.execute(
-            "SELECT id, taken_at, taken_ts, width, height FROM assets "
+            f"SELECT {TILE_COLUMNS} FROM assets "
             "WHERE hidden = 0 AND taken_ts IS NULL AND id < ? ORDER BY id DESC LIMIT ?",
             (undated_after, limit - len(rows)),
         ).fetchall()
@@ -217,7 +249,8 @@ def person_photos(library: Library, person_id: int, page: int) -> tuple[list[dic
     rows = library.db.execute(
         f"""
         SELECT o.id, o.asset_id, a.taken_at, a.width, a.height, o.assign_score,
-               c.observation_id IS NOT NULL AS confirmed, o.source = 'body' AS faceless
+               c.observation_id IS NOT NULL AS confirmed, o.source = 'body' AS faceless,
+               a.media_kind, a.duration_s, COALESCE(o.first_s, o.time_s) AS seen_s
         FROM observations o JOIN assets a ON a.id = o.asset_id
         LEFT JOIN feedback_confirmations c ON c.observation_id = o.id AND c.person_id = o.person_id
         WHERE o.id IN ({marks})
@@ -226,6 +259,77 @@ def person_photos(library: Library, person_id: int, page: int) -> tuple[list[dic
     ).fetchall()
     by_id = {int(r["id"]): dict(r) for r in rows}
     return [by_id[i] for i in ids if i in by_id], int(total)
+
+
+@dataclass(frozen=True)
+class Media:
+    """What kind of picture an asset is, for its viewer: a photo, a video (its length, sound) or a
+    Live Photo (a still with a motion file)."""
+
+    kind: str  # photo | video | live
+    duration_s: float | None = None
+    has_audio: bool = False
+    codec: str | None = None
+
+    @property
+    def is_video(self) -> bool:
+        return self.kind == "video"
+
+    @property
+    def is_live(self) -> bool:
+        return self.kind == "live"
+
+
+def media(library: Library, asset_id: int) -> Media:
+    """The kind of an asset; a Live Photo whose motion file is no longer stored is a photo."""
+    row = library.db.execute(
+        "SELECT a.media_kind, a.duration_s, a.has_audio, a.codec, m.asset_id IS NOT NULL AS motion "
+        "FROM assets a LEFT JOIN asset_motion m ON m.asset_id = a.id WHERE a.id = ?",
+        (asset_id,),
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"no photo with id {asset_id}")
+    kind = row["media_kind"] or "photo"
+    if kind == "live" and not row["motion"]:
+        kind = "photo"
+    return Media(kind, row["duration_s"], bool(row["has_audio"]), row["codec"])
+
+
+def media_kinds(library: Library, asset_ids: list[int]) -> dict[int, Media]:
+    """The kind of each of these assets (the badges of a grid of search results)."""
+    found: dict[int, Media] = {}
+    for start in range(0, len(asset_ids), 500):  # SQLite's host-parameter limit
+        chunk = asset_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = library.db.execute(
+            f"SELECT id, media_kind, duration_s FROM assets WHERE id IN ({marks})", chunk
+        ).fetchall()
+        found.update({int(r["id"]): Media(r["media_kind"] or "photo", r["duration_s"]) for r in rows})
+    return found
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """When a face track of a video is on screen, and its best frame (the face's thumbnail)."""
+
+    first_s: float
+    last_s: float
+    best_s: float
+
+
+def sightings(library: Library, asset_id: int) -> dict[int, Sighting]:
+    """Face id -> when that face is seen in the video `asset_id` (nothing for a photo)."""
+    rows = library.db.execute(
+        "SELECT id, time_s, first_s, last_s FROM observations WHERE asset_id = ? AND time_s IS NOT NULL",
+        (asset_id,),
+    ).fetchall()
+    found = {}
+    for r in rows:
+        best = float(r["time_s"])
+        first = float(r["first_s"]) if r["first_s"] is not None else best
+        last = float(r["last_s"]) if r["last_s"] is not None else best
+        found[int(r["id"])] = Sighting(first, last, best)
+    return found
 
 
 def key_faces(library: Library, person_ids: list[int]) -> dict[int, int]:

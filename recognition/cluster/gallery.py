@@ -43,7 +43,9 @@ class Gallery:
 
     labels: clustering labels (-1 = unassigned). clear: (n,) bool, faces that passed the
     unclear-face filter (only those count toward min_faces). confirmed: (n,) bool, faces the
-    user named or confirmed (such a cluster is a person whatever its size).
+    user named or confirmed (such a cluster is a person whatever its size). sightings: (n,) int,
+    how many sightings each face counts for toward min_faces (default 1; a video's face track
+    seen for long counts for more).
     Results: people_ (list[Person]), labels_ (n,) person index or -1, suggestions_ (ranked).
     """
 
@@ -56,6 +58,7 @@ class Gallery:
     def fit(
         self, faces: ArrayLike, labels: ArrayLike, clear: ArrayLike | None = None,
         confirmed: ArrayLike | None = None, constraints: Constraints | None = None,
+        sightings: ArrayLike | None = None,
     ) -> Gallery:
         s = self.settings
         unit, has_face = unit_rows(np.asarray(faces))
@@ -63,6 +66,7 @@ class Gallery:
         n = len(lab)
         clear_arr = np.ones(n, bool) if clear is None else np.asarray(clear, bool)
         confirmed_arr = np.zeros(n, bool) if confirmed is None else np.asarray(confirmed, bool)
+        weight = np.ones(n, np.int64) if sightings is None else np.asarray(sightings, np.int64)
         people: list[Person] = []
         person_labels = np.full(n, -1, np.int64)
         valid = lab >= 0
@@ -78,7 +82,7 @@ class Gallery:
             dist = np.sqrt(np.maximum(2 - 2 * unit[faces_in] @ mean, 0))
             spread = float(np.median(dist))
             user = bool(confirmed_arr[group].any())
-            sighted = int((clear_arr[faces_in]).sum())
+            sighted = int(weight[faces_in][clear_arr[faces_in]].sum())
             if user or (sighted >= s.min_faces and spread <= s.max_spread):
                 person_labels[group] = len(people)
                 people.append(Person(int(lab[group[0]]), group, int(faces_in[np.argmin(dist)]), spread, user))

@@ -101,7 +101,7 @@
   const viewer = document.querySelector(".viewer");
   if (viewer) {
     const go = (id) => { if (id) window.location.assign("/photos/" + id); };
-    const zoomable = document.getElementById("zoomable");
+    const zoomable = document.getElementById("zoomable");  // none for a video: it has its own controls
     const frame = document.getElementById("frame");
     const toggleZoom = (x, y) => {
       const zoomed = zoomable.classList.toggle("zoomed");
@@ -110,21 +110,30 @@
       }
     };
     document.addEventListener("keydown", (event) => {
-      if (event.target.closest("input, select, textarea")) return;
+      // A focused video seeks with the arrow keys itself.
+      if (event.target.closest("input, select, textarea, video")) return;
       if (event.key === "ArrowLeft") go(viewer.dataset.before);
       else if (event.key === "ArrowRight") go(viewer.dataset.after);
-      else if (event.key === "+" || event.key === "=" || event.key === "-" || event.key === "0") {
+      else if (zoomable && (event.key === "+" || event.key === "=" || event.key === "-" || event.key === "0")) {
         const wantZoom = event.key === "+" || event.key === "=";
         if (wantZoom !== zoomable.classList.contains("zoomed")) toggleZoom();
       }
     });
-    zoomable.addEventListener("dblclick", (event) => {
-      const rect = zoomable.getBoundingClientRect();
-      toggleZoom(100 * (event.clientX - rect.left) / rect.width, 100 * (event.clientY - rect.top) / rect.height);
-    });
+    if (zoomable) {
+      zoomable.addEventListener("dblclick", (event) => {
+        const rect = zoomable.getBoundingClientRect();
+        toggleZoom(100 * (event.clientX - rect.left) / rect.width, 100 * (event.clientY - rect.top) / rect.height);
+      });
+    }
+    // A touch that starts on a video's control bar (its bottom) scrubs the video, never swipes.
+    const onControls = (event) => {
+      const video = event.target.closest("video");
+      return video && event.touches[0].clientY > video.getBoundingClientRect().bottom - 64;
+    };
     let startX = null, startY = null;
     frame.addEventListener("touchstart", (event) => {
-      if (event.touches.length !== 1 || zoomable.classList.contains("zoomed")) { startX = null; return; }
+      const zoomed = zoomable && zoomable.classList.contains("zoomed");
+      if (event.touches.length !== 1 || zoomed || onControls(event)) { startX = null; return; }
       startX = event.touches[0].clientX; startY = event.touches[0].clientY;
     }, { passive: true });
     frame.addEventListener("touchend", (event) => {
@@ -134,6 +143,67 @@
       if (Math.abs(dx) > 60 && Math.abs(dx) > 2 * Math.abs(dy)) go(dx > 0 ? viewer.dataset.before : viewer.dataset.after);
       startX = null;
     }, { passive: true });
+  }
+
+  // --- a video: start at ?t=, "seen at 0:03" seeks, say so when the browser cannot play it ----------
+  const video = document.getElementById("video");
+  if (video) {
+    const whenReady = (then) => {
+      if (video.readyState >= 1) then();
+      else video.addEventListener("loadedmetadata", then, { once: true });
+    };
+    const seek = (seconds) => whenReady(() => {
+      const end = Number.isFinite(video.duration) ? video.duration : seconds;
+      if (Math.abs(video.currentTime - seconds) > 0.25) video.currentTime = Math.min(seconds, end);
+    });
+    const start = Number(video.dataset.start || 0);
+    if (start > 0) seek(start);
+    const problem = document.getElementById("video-problem");
+    video.addEventListener("error", () => { problem.hidden = false; });
+    // A codec the browser cannot decode may still load (its sound plays, its picture is 0 x 0).
+    whenReady(() => { if (!video.videoWidth) problem.hidden = false; });
+    document.querySelectorAll("a[data-seek]").forEach((link) => {
+      link.addEventListener("click", (event) => {
+        event.preventDefault();
+        seek(Number(link.dataset.seek));
+        video.play().catch(() => {});  // a browser may refuse to play with sound before a gesture
+        video.scrollIntoView({ block: "nearest", behavior: "smooth" });
+        history.replaceState(null, "", link.getAttribute("href"));
+      });
+    });
+  }
+
+  // --- a Live Photo: the motion plays over the still on LIVE (press, hover) and once on load --------
+  const motion = document.getElementById("motion");
+  const live = document.getElementById("live");
+  if (motion && live) {
+    const still = motion.closest(".zoomable");
+    let broken = false;
+    const play = () => {
+      if (broken || !motion.paused) return;
+      motion.currentTime = 0;
+      motion.play().catch(() => {});
+    };
+    const shown = (moving) => {
+      still.classList.toggle("moving", moving);
+      live.setAttribute("aria-pressed", moving ? "true" : "false");
+    };
+    motion.addEventListener("playing", () => shown(true));
+    motion.addEventListener("ended", () => shown(false));
+    motion.addEventListener("pause", () => shown(false));
+    motion.addEventListener("error", () => { broken = true; shown(false); });  // LIVE opens the file instead
+    live.addEventListener("pointerdown", play);
+    live.addEventListener("mouseenter", play);
+    live.addEventListener("click", (event) => { if (!broken) { event.preventDefault(); play(); } });
+    live.addEventListener("keydown", (event) => { if (event.key === " ") { event.preventDefault(); play(); } });
+    // On a phone, pressing and holding the photo plays it too (as the Photos app does).
+    let hold = null;
+    still.addEventListener("pointerdown", (event) => { if (event.pointerType === "touch") hold = setTimeout(play, 350); });
+    ["pointerup", "pointercancel", "pointerleave"].forEach((type) => still.addEventListener(type, () => clearTimeout(hold)));
+    if (!window.matchMedia("(prefers-reduced-motion: reduce)").matches) {
+      if (motion.readyState >= 3) play();
+      else motion.addEventListener("canplay", play, { once: true });
+    }
   }
 
   // --- search: suggestions as you type --------------------------------------------------------------

@@ -1,0 +1,221 @@
+"""One video's people and its liveliest stretch: sampled frames -> face tracks -> observations.
+
+Frames are sampled in time (settings.VIDEO_SAMPLE_INTERVAL_S, at least VIDEO_MIN_SAMPLES, at most
+VIDEO_MAX_SAMPLES) and at once after a scene change; each sample goes through the one recognition
+call (`FaceAnalyzer.observe_photo`) without bodies; faces are linked into tracks
+(recognition.tracks); each track's best frame is decoded again and observed with bodies, so the
+track's observation carries an upper-body embedding like a photo's face.
+
+The same pass measures motion (a 32 x 18 grey thumbnail's change between checked frames) and
+chooses the highlight a memory shows: settings.VIDEO_HIGHLIGHT_S long, inside one shot, where
+motion and clear faces are highest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import queue
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memories import settings
+from memories.photos import PhotoError
+from memories.recognise import FaceObservation
+from memories.videos import VideoInfo, decoded, packet_times, poster_frame, to_rgb
+from recognition.detect import Detection, FaceDetector, make_detector
+from recognition.face_pipeline import FaceAnalyzer
+from recognition.face_pipeline import FaceObservation as SeenFaceObservation
+from recognition.tracks import FaceTrack, track_faces
+
+THUMB = (32, 18)
+
+
+@dataclass
+class VideoScan:
+    """What one pass over a video found."""
+
+    samples: list[tuple[float, list[SeenFaceObservation]]] = field(default_factory=list)
+    motion: list[tuple[float, float]] = field(default_factory=list)  # (time, change) of checked frames
+    cuts: list[float] = field(default_factory=list)  # scene changes
+    decode_scale: float = 1.0  # decoded pixels per displayed pixel
+    problem: str | None = None  # why the video is not whole (truncated, corrupt past some point)
+
+
+@dataclass(frozen=True)
+class VideoFaces:
+    """What `memories index` stores of a video's recognition."""
+
+    observations: list[FaceObservation]
+    highlight: tuple[float, float] | None
+    problem: str | None  # indexed as far as it plays; the user is told why not further
+
+
+_detectors: dict[int, FaceDetector] = {}
+
+
+def video_detector(analyzer: FaceAnalyzer) -> FaceDetector:
+    """The analyzer's detector with settings.VIDEO_MIN_FACE_PX (one per analyzer, made once)."""
+    key = id(analyzer)
+    if key not in _detectors:
+        cfg = dataclasses.replace(analyzer.detection, mtcnn_min_face_px=settings.VIDEO_MIN_FACE_PX)
+        _detectors[key] = make_detector(getattr(analyzer.detector, "name", None), cfg, analyzer.cache_dir)
+    return _detectors[key]
+
+
+def sample_interval(duration_s: float) -> float:
+    interval = min(settings.VIDEO_SAMPLE_INTERVAL_S, duration_s / settings.VIDEO_MIN_SAMPLES)
+    return max(interval, duration_s / settings.VIDEO_MAX_SAMPLES)
+
+
+def keyframes_suffice(keyframes: Sequence[float], interval: float) -> bool:
+    """Whether sampling keyframes alone samples often enough: phones write a keyframe every
+    second or so (the bench clip: 1 s), and encoders add one at each scene cut. Then only
+    keyframes are decoded (60 s of 1080p in 0.5 s instead of 9 s); otherwise (x264's default
+    is a keyframe every 10 s) every referenced frame is."""
+    if len(keyframes) < 2:
+        return False
+    gaps = np.diff(np.asarray(keyframes, np.float64))
+    return float(np.percentile(gaps, 90)) <= interval * settings.VIDEO_KEYFRAME_SLACK
+
+
+def _thumbnail(frame: Any) -> np.ndarray:
+    """A THUMB-sized grey picture of a frame, from its luma plane by striding (microseconds; a
+    scaled conversion from 1080p cost 3 ms a frame). Frames without a luma plane are converted."""
+    if frame.format.name.startswith(("yuv", "yuvj", "nv12", "gray")):
+        plane = frame.planes[0]
+        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+        step_y, step_x = max(1, plane.height // THUMB[1]), max(1, plane.width // THUMB[0])
+        thumb = luma[::step_y, ::step_x][: THUMB[1], : THUMB[0]]
+        if thumb.shape == (THUMB[1], THUMB[0]):
+            return thumb.astype(np.float32)
+    return frame.to_ndarray(format="gray", width=THUMB[0], height=THUMB[1]).astype(np.float32)
+
+
+def _frames_to_observe(path: Path, info: VideoInfo, result: VideoScan, out: queue.Queue[Any]) -> None:
+    """The decoding side of `scan` (its own thread: FFmpeg decodes without the GIL, so decoding
+    the next frames overlaps recognising this one). Puts (time, RGB) of each sample, then None;
+    an error is put instead and ends the thread."""
+    try:
+        interval = sample_interval(info.duration_s)
+        packets = packet_times(path)
+        if packets.end_s < info.duration_s - settings.VIDEO_TRUNCATION_SLACK_S:
+            result.problem = f"truncated: its data ends at {packets.end_s:.1f} s of the {info.duration_s:.1f} s it should last"
+        keys_only = keyframes_suffice(packets.keyframes, interval)
+        next_sample, last_thumb, last_taken = 0.0, None, -np.inf
+        frames = decoded(path, skip="NONKEY" if keys_only else "NONREF", threads=1)
+        for checked, (t, frame) in enumerate(frames, start=1):
+            take = t >= next_sample - 1e-6 or (keys_only and t - last_taken >= interval / 2)
+            if keys_only or checked % settings.VIDEO_CUT_CHECK_EVERY == 0 or take:
+                thumb = _thumbnail(frame)
+                if last_thumb is not None:
+                    change = float(np.abs(thumb - last_thumb).mean())
+                    if change > settings.VIDEO_CUT_LEVEL:  # a cut is not motion
+                        result.cuts.append(t)
+                        change = 0.0
+                        take = take or t - last_taken >= interval / 4
+                    result.motion.append((t, change))
+                last_thumb = thumb
+            if take:
+                out.put((t, to_rgb(frame, info, settings.VIDEO_DECODE_LONGEST_SIDE)))
+                next_sample, last_taken = t + interval, t
+        out.put(None)
+    except PhotoError as error:  # corrupt part way: what played is kept, the user told why
+        result.problem = result.problem or f"{error}; indexed as far as it plays"
+        out.put(None)
+    except BaseException as error:  # noqa: BLE001 - handed to the recognising side to raise
+        out.put(error)
+
+
+def scan(path: Path, info: VideoInfo, analyzer: FaceAnalyzer) -> VideoScan:
+    """Decode the video once (non-reference frames skipped) and observe its sampled frames."""
+    result = VideoScan()
+    detector = video_detector(analyzer)
+    result.decode_scale = min(1.0, settings.VIDEO_DECODE_LONGEST_SIDE / max(info.width, info.height))
+    # A few samples ahead at most: memory stays a few frames whatever the video's length.
+    samples: queue.Queue[Any] = queue.Queue(maxsize=4)
+    decoder = threading.Thread(target=_frames_to_observe, args=(path, info, result, samples), daemon=True)
+    decoder.start()
+    try:
+        while (item := samples.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            t, rgb = item
+            faces, _ = analyzer.observe_photo(rgb, detector.detect(rgb), bodies=False)
+            result.samples.append((t, faces))
+    finally:
+        while decoder.is_alive():  # an error here: let the decoder finish so it closes the file
+            with contextlib.suppress(queue.Empty):
+                samples.get(timeout=0.1)
+    return result
+
+
+def observe_video(path: Path, info: VideoInfo, analyzer: FaceAnalyzer) -> VideoFaces:
+    """The video's face tracks as observations (boxes in displayed pixels) and its highlight."""
+    found = scan(path, info, analyzer)
+    tracks = track_faces(found.samples)
+    to_video = 1.0 / found.decode_scale
+    observations = [_observation(path, info, track, analyzer, to_video) for track in tracks]
+    end = found.samples[-1][0] + 0.5 if found.problem and found.samples else info.duration_s
+    return VideoFaces(observations, highlight(found, min(end, info.duration_s)), found.problem)
+
+
+def _observation(path: Path, info: VideoInfo, track: FaceTrack, analyzer: FaceAnalyzer, to_video: float) -> FaceObservation:
+    """A track's observation: its summary embedding; box, landmarks and body from its best frame."""
+    best = track.best.face
+    body_box = body_embedding = None
+    rgb = poster_frame(path, info, track.best.time_s, settings.VIDEO_DECODE_LONGEST_SIDE)
+    faces, _ = analyzer.observe_photo(rgb, [Detection(best.box, best.score)], bodies=True)
+    if faces and faces[0].body_box is not None:
+        body_box, body_embedding = _scaled(faces[0].body_box, to_video), faces[0].body_embedding
+    return FaceObservation(
+        face_box=_scaled(best.box, to_video),
+        landmarks=best.landmarks * to_video,
+        detector_score=best.score,
+        body_box=body_box,
+        face_embedding=track.embedding,
+        body_embedding=body_embedding,
+        quality=track.quality,
+        is_clear=track.is_clear,
+        time_s=track.best.time_s,
+        first_s=track.first_s,
+        last_s=track.last_s,
+    )
+
+
+def _scaled(box: Sequence[float], factor: float) -> tuple[float, float, float, float]:
+    x, y, w, h = box
+    return (x * factor, y * factor, w * factor, h * factor)
+
+
+def highlight(found: VideoScan, duration_s: float) -> tuple[float, float] | None:
+    """The stretch of settings.VIDEO_HIGHLIGHT_S with the most motion and clear faces that no
+    scene change cuts through; the whole video when it is shorter than the longest highlight."""
+    shortest, preferred, longest = settings.VIDEO_HIGHLIGHT_S
+    if duration_s <= longest:
+        return (0.0, duration_s) if duration_s >= min(shortest, duration_s) else None
+    length = preferred
+    starts = np.arange(0.0, duration_s - length + 1e-6, 0.25)
+    motion = np.array(found.motion or [(0.0, 0.0)], np.float64)
+    faces = np.array(
+        [(t, max((f.quality for f in fs if f.is_clear), default=0.0)) for t, fs in found.samples] or [(0.0, 0.0)],
+        np.float64,
+    )
+    scale = max(float(np.percentile(motion[:, 1], 90)), 1e-6)
+    best, best_score = None, -np.inf
+    for start in starts.tolist():
+        end = start + length
+        if any(start < cut < end for cut in found.cuts):
+            continue
+        m = motion[(motion[:, 0] >= start) & (motion[:, 0] < end), 1]
+        q = faces[(faces[:, 0] >= start) & (faces[:, 0] < end), 1]
+        # Motion counts up to the video's own 90th percentile (a camera whip is not "lively").
+        score = float(np.clip(m / scale, 0, 1).mean() if len(m) else 0.0) + float(q.mean() if len(q) else 0.0)
+        if score > best_score:
+            best, best_score = (start, end), score
+    return best if best is not None else (0.0, length)
