@@ -255,3 +255,56 @@ def test_video_decoding_never_holds_the_file(tmp_path: Path) -> None:
     grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
     assert count == 600
     assert grown < size_mb / 2, f"decoding a {size_mb:.0f} MB file grew memory by {grown:.0f} MB"
+
+
+def _face_clip(photo: Path, target: Path, seconds: float = 3.0) -> None:
+    """A clip of a sample photo, slowly zoomed (a face that moves a little, as filmed)."""
+    _ffmpeg("-loop", "1", "-i", str(photo), "-t", str(seconds), "-vf",
+            "scale=960:-2,zoompan=z='1+0.002*on':d=1:s=640x480:fps=25,format=yuv420p",
+            "-c:v", "libx264", "-g", "25", str(target))
+
+
+def test_index_with_videos_killed_and_resumed_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+    import random
+
+    from conftest import SAMPLES
+    from crash_harness import library_state, run, run_and_kill, survivors
+
+    folder = tmp_path / "media"
+    folder.mkdir()
+    photos = sorted(SAMPLES.rglob("*.jpg"))[:3]
+    for i, photo in enumerate(photos):
+        _face_clip(photo, folder / f"clip{i}.mp4")
+    from PIL import Image
+
+    with Image.open(photos[0]) as image:  # a Live Photo whose copies lost the identifier
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = "2024:05:01 10:00:01"
+        image.convert("RGB").save(folder / "IMG_0100.JPG", exif=exif)
+    _ffmpeg("-loop", "1", "-i", str(photos[0]), "-t", "2", "-vf", "scale=320:-2,format=yuv420p",
+            "-c:v", "libx264", "-movflags", "use_metadata_tags", "-metadata",
+            "com.apple.quicktime.creationdate=2024-05-01T10:00:00+0000", str(folder / "IMG_0100.MOV"))
+
+    def media(library: Path) -> set[tuple[str, str, str | None]]:
+        with sqlite3.connect(library / "library.sqlite3") as db:
+            return set(db.execute(
+                "SELECT a.content_hash, a.media_kind, m.path FROM assets a "
+                "LEFT JOIN asset_motion m ON m.asset_id = a.id"
+            ).fetchall())
+
+    clean = tmp_path / "clean"
+    seconds = run(["index", str(folder), "-L", str(clean)])
+    expected, expected_media = library_state(clean), media(clean)
+    assert {kind for _, kind, _ in expected_media} == {"video", "live"}
+    rng = random.Random(14)
+    for trial in range(2):
+        library = tmp_path / f"killed{trial}"
+        spawned: list[int] = []
+        for _ in range(2):
+            spawned += run_and_kill(["index", str(folder), "-L", str(library), "--workers", "2"],
+                                    rng.uniform(0.05, 1.0) * seconds)
+        assert not survivors(spawned), "processes of the killed runs are still alive"
+        run(["index", str(folder), "-L", str(library)])
+        assert library_state(library).differences(expected) == [], f"trial {trial}"
+        assert media(library) == expected_media
+
