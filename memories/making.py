@@ -19,11 +19,22 @@ from typing import Any
 import networkx as nx
 
 from memories import memory_choices as choices
-from memories import settings
-from memories.curation import CandidateFace, CandidatePhoto, TooFewPhotos, curate, fingerprint
+from memories import settings, videos
+from memories.curation import (
+    SHARPNESS_SIDE,
+    CandidateFace,
+    CandidatePhoto,
+    Fingerprint,
+    TooFewPhotos,
+    curate,
+    fingerprint,
+    fingerprint_pixels,
+)
 from memories.graph_store import load as load_graph
-from memories.render import MemoryPlan, PlanPhoto, render_memory
+from memories.photos import PhotoError
+from memories.render import Clip, MemoryPlan, PlanPhoto, render_memory
 from memories.render import settings as render_settings
+from memories.render.storyboard import clip_seconds
 from memories.render.video import render_is_complete
 from memories.store import Library
 from themes.loader import load_themes
@@ -182,11 +193,12 @@ def plan(
         key_photo = next(
             (i for i, p in enumerate(chosen.photos) if p.asset_id == choice.key_asset_id), key_photo
         )
-    paced = (
-        render_settings.TITLE_CARD_S
-        + render_settings.END_CARD_S
-        + len(chosen.photos) * render_settings.MOODS[mood].shot_seconds * settings.MAX_SHOT_STRETCH
+    # A clip shot lasts its clip (2-5 s), a still the mood's shot length.
+    shots = sum(
+        render_settings.MOODS[mood].shot_seconds if photo.clip is None else clip_seconds(photo.clip)
+        for photo in chosen.photos
     )
+    paced = render_settings.TITLE_CARD_S + render_settings.END_CARD_S + shots * settings.MAX_SHOT_STRETCH
     nominal = render_settings.LENGTH_SECONDS[length]
     return MemoryPlan(
         title=title,
@@ -200,6 +212,7 @@ def plan(
                 others=tuple(chosen.other_boxes(i, candidate.people)),
                 time=photo.time,
                 asset_id=int(photo.asset_id),  # type: ignore[call-overload]
+                clip=photo.clip,
             )
             for i, photo in enumerate(chosen.photos)
         ),
@@ -221,14 +234,18 @@ def titles(library: Library, theme: Theme, candidate: Candidate) -> tuple[str, s
 
 
 def _candidate_photos(library: Library, candidate: Candidate) -> list[CandidatePhoto]:
+    """The candidate's visible assets as curation sees them. A photo is fingerprinted from its
+    file; a Live Photo from its still, with its motion file as its clip; a video from its poster
+    frame (in its highlight, at its best face), with its highlight as its clip."""
     db = library.db
     marks = ",".join("?" * len(candidate.assets))
     rejected = {
         (int(o), int(p)) for o, p in db.execute("SELECT observation_id, person_id FROM feedback_rejections")
     }
     faces: dict[int, list[CandidateFace]] = {}
+    face_times: dict[int, list[tuple[float, float]]] = {}  # a video's face tracks: (area, best frame's time)
     for row in db.execute(
-        f"SELECT id, asset_id, person_id, face_x, face_y, face_w, face_h, is_clear FROM observations "
+        f"SELECT id, asset_id, person_id, face_x, face_y, face_w, face_h, is_clear, time_s FROM observations "
         f"WHERE source = 'detector' AND asset_id IN ({marks})",
         candidate.assets,
     ):
@@ -240,30 +257,93 @@ def _candidate_photos(library: Library, candidate: Candidate) -> list[CandidateP
                 rejected=(int(row["id"]), int(row["person_id"] or -1)) in rejected,
             )
         )
+        if row["time_s"] is not None and row["face_w"] and row["face_h"]:
+            area = float(row["face_w"]) * float(row["face_h"]) * (2.0 if row["is_clear"] else 1.0)
+            face_times.setdefault(int(row["asset_id"]), []).append((area, float(row["time_s"])))
+    motions = {
+        int(row["asset_id"]): row
+        for row in db.execute(f"SELECT * FROM asset_motion WHERE asset_id IN ({marks})", candidate.assets)
+    }
     photos = []
     for row in db.execute(f"SELECT * FROM assets WHERE id IN ({marks}) AND hidden = 0", candidate.assets):
         path = Path(row["path"])
+        asset_id = int(row["id"])
+        clip: Clip | None = None
         try:
-            measured = fingerprint(path)
-        except OSError as error:  # moved away since indexing: leave it out, say so
+            if row["media_kind"] == "video":
+                best_face = max(face_times.get(asset_id, []), default=None)
+                measured, clip = _video_candidate(path, row, best_face[1] if best_face else None)
+            else:
+                measured = fingerprint(path)
+                if row["media_kind"] == "live":
+                    clip = _live_clip(motions.get(asset_id))
+        except (OSError, PhotoError) as error:  # moved away since indexing: leave it out, say so
             print(f"memories: skipped {path}: {error}", file=sys.stderr)
             continue
         photos.append(
             CandidatePhoto(
-                asset_id=int(row["id"]),
+                asset_id=asset_id,
                 time=datetime.fromisoformat(row["taken_at"]) if row["taken_at"] else None,
                 width=int(row["width"]),
                 height=int(row["height"]),
-                faces=tuple(faces.get(int(row["id"]), ())),
+                faces=tuple(faces.get(asset_id, ())),
                 moment=row["moment_id"],
                 sharpness=measured.sharpness,
                 phash=measured.phash,
                 mirrored_phash=measured.mirrored_phash,
                 clutter=measured.clutter,
                 path=path,
+                clip=clip,
             )
         )
     return photos
+
+
+def highlight_window(
+    duration_s: float, start_s: float | None, end_s: float | None, face_s: float | None
+) -> tuple[float, float]:
+    """The seconds of a video a memory plays: its stored highlight (clamped to the file), else
+    CLIP_DEFAULT_S (or the whole video, if shorter) centred on its best face, else from its start."""
+    if start_s is not None and end_s is not None:
+        start, end = max(0.0, float(start_s)), min(float(end_s), duration_s)
+        if end > start:
+            return start, end
+    length = min(render_settings.CLIP_DEFAULT_S, duration_s)
+    centre = face_s if face_s is not None else length / 2
+    start = min(max(0.0, centre - length / 2), max(0.0, duration_s - length))
+    return start, start + length
+
+
+def _video_candidate(path: Path, row: Any, face_s: float | None) -> tuple[Fingerprint, Clip]:
+    """A video's fingerprint (of its poster frame: at its best face when that is inside the
+    highlight, else the highlight's start) and its clip."""
+    info = videos.probe(path)
+    start, end = highlight_window(info.duration_s, row["highlight_start_s"], row["highlight_end_s"], face_s)
+    poster_s = face_s if face_s is not None and start <= face_s <= end else start
+    poster = videos.poster_frame(path, info, poster_s, longest_side=2 * SHARPNESS_SIDE)
+    clip = Clip(path, start, end, info.duration_s, info.width, info.height, info.has_audio)
+    return fingerprint_pixels(poster), clip
+
+
+def _live_clip(motion: Any) -> Clip | None:
+    """A Live Photo's motion as a clip played whole; None (a still photo) when its motion file is
+    not known or gone."""
+    if motion is None:
+        return None
+    path = Path(motion["path"])
+    if not path.is_file():
+        print(f"memories: {path} (a Live Photo's motion) is gone: its still is shown", file=sys.stderr)
+        return None
+    duration, width, height = motion["duration_s"], motion["width"], motion["height"]
+    if not duration or not width or not height:
+        try:
+            info = videos.probe(path)
+        except PhotoError as error:
+            print(f"memories: {path} (a Live Photo's motion): {error}; its still is shown", file=sys.stderr)
+            return None
+        duration, width, height = info.duration_s, info.width, info.height
+    seconds = float(duration)
+    return Clip(path, 0.0, seconds, seconds, int(width), int(height), bool(motion["has_audio"]), live=True)
 
 
 def memory_seed(key: str) -> int:
@@ -276,7 +356,11 @@ def signature(memory_plan: MemoryPlan, size: tuple[int, int], music: Path | None
         "title": memory_plan.title,
         "subtitle": memory_plan.subtitle,
         "renderer": render_settings.RENDER_VERSION,
-        "photos": [[str(p.path), p.asset_id, list(p.faces), list(p.others)] for p in memory_plan.photos],
+        "photos": [
+            [str(p.path), p.asset_id, list(p.faces), list(p.others)]
+            + ([str(p.clip.path), p.clip.start_s, p.clip.end_s] if p.clip else [])
+            for p in memory_plan.photos
+        ],
         "mood": memory_plan.mood,
         "length": memory_plan.length,
         "key": memory_plan.key_photo,

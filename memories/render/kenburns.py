@@ -199,3 +199,17 @@ def best_crop(
     """The still crop for a poster or card background: the largest crop, centred on the faces."""
     wide = motion(image_size, faces, aspect, zoom=0.0, zoom_in=True, others=others, min_width=min_width)[0]
     return wide
+
+
+def still_crop(
+    image_size: tuple[int, int],
+    faces: Sequence[Box],
+    aspect: float,
+    *,
+    others: Sequence[Box] = (),
+    min_width: float = 0.0,
+) -> Rect:
+    """The crop of a shot that stays put (a clip: its picture moves by itself): the largest of the
+    output's aspect that fits the frame, centred on the heads, `faces` whole and `others` whole or
+    out, as `motion` keeps them (its tight end at no zoom, so no wider than the frame allows)."""
+    return motion(image_size, faces, aspect, zoom=0.0, zoom_in=True, others=others, min_width=min_width)[1]

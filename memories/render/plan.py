@@ -12,9 +12,43 @@ Box = tuple[float, float, float, float]  # x, y, width, height in oriented image
 
 
 @dataclass(frozen=True)
+class Clip:
+    """The moving part of a shot: a video's highlight or a Live Photo's motion.
+
+    Times are seconds from the movie file's first video frame (as `memories.videos.frames` counts
+    them). The shot plays from about `start_s` on, at normal speed, for as long as it is on screen:
+    past `end_s` while the file has more (a shot snapped a little longer than the highlight), then
+    holding the last frame. `width` and `height` are the movie's as displayed (after its rotation
+    tag); the shot's face boxes stay in the PlanPhoto's coordinates and are scaled to them."""
+
+    path: Path
+    start_s: float
+    end_s: float
+    duration_s: float  # the whole file
+    width: int
+    height: int
+    has_audio: bool = False
+    live: bool = False  # a Live Photo's motion (played whole), else a video's highlight
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.start_s < self.end_s:
+            raise ValueError(f"a clip needs 0 <= start < end, got {self.start_s}..{self.end_s}")
+        if self.width <= 0 or self.height <= 0:
+            raise ValueError(f"a clip needs a frame size, got {self.width}x{self.height}")
+
+    @property
+    def seconds(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
 class PlanPhoto:
     """One photo of a memory: where it is, how big it is (after EXIF orientation), the boxes of
-    the faces the shot centres on and those of the other faces in it (kept whole or left out)."""
+    the faces the shot centres on and those of the other faces in it (kept whole or left out).
+
+    With a `clip` the shot moves: for a video, `path` is the movie file and width/height its
+    displayed size; for a Live Photo, `path` is the still (the poster and cards use it) and the
+    clip is its motion file."""
 
     path: Path
     width: int
@@ -23,6 +57,12 @@ class PlanPhoto:
     time: datetime | None = None
     asset_id: str | int | None = None
     others: tuple[Box, ...] = ()  # everyone else's faces: shown whole or not at all, never cut
+    clip: Clip | None = None
+
+    @property
+    def is_video(self) -> bool:
+        """`path` is a movie file (its still is a frame of the clip)."""
+        return self.clip is not None and not self.clip.live
 
 
 @dataclass(frozen=True)
@@ -76,3 +116,4 @@ class RenderResult:
     beats: int
     shots: int
     warnings: list[str] = field(default_factory=list)
+    clips: int = 0  # shots that play a clip

@@ -252,3 +252,51 @@ CARD_BACKGROUND_BLUR = 0.03  # Gaussian sigma as a fraction of the frame width
 CARD_BACKGROUND_DIM = 0.55  # the key photo behind a card at 55% brightness keeps white text readable
 END_CARD_DIM = 0.33  # darker than the title card: the film is ending
 CARD_ZOOM = 0.04  # cards drift (4% zoom over the card) so a title is not a frozen frame
+
+# --- clips: video highlights and Live Photo motion ---------------------------------------------
+# A clip shot lasts its highlight (the liveliest 2-5 s ingest chose) snapped to the beat grid,
+# never shorter or longer than these (the issue's 2-5 s): under 2 s a video reads as a glitch, not
+# a moment; over 5 s one clip holds up the pace of a 30 s memory (shots are 2.4-4.5 s by mood).
+CLIP_MIN_S = 2.0
+CLIP_MAX_S = 5.0
+# A video without a stored highlight plays this long (the middle of the 2-5 s a highlight spans),
+# centred on its best face's time, else from its start.
+CLIP_DEFAULT_S = 4.0
+# At most one video clip per this many photo shots: motion is the seasoning, the photos are the
+# story; a memory with any video among its photos gets at least one clip. Also curation's
+# `clip_every_shots`, so it hands the storyboard no more than it plays.
+CLIP_EVERY_SHOTS = 4
+# A Live Photo's motion is the photo itself coming alive for ~2 s (the phone plays it when the
+# photo comes on screen), not a scene of its own: up to one shot in two may play one, apart from
+# the video clips (curation's `live_every_shots`).
+LIVE_EVERY_SHOTS = 2
+# A face box of a video is that of the track's best frame; the head moves around it during the
+# clip. The crop keeps the box grown by this fraction of its size on every side (then the head
+# margins above: HEAD_SIDE etc.), so the face box may wander s + HEAD_SIDE * (1 + 2s) of its
+# width sideways and s + HEAD_CHIN * (1 + 2s) of its height down before a frame cuts it. On the
+# six shared talking-head clips (HDTF, dlib every 5th frame) a face box moved at most 0.44 of its
+# width sideways and 0.42 of its height down from where it was at any frame up to 5 s away; 0.3
+# covers that (0.49 and 0.54), 0.25 does not (0.43 sideways).
+CLIP_FACE_SLACK = 0.3
+# Clip frames are decoded at this factor of the output's pixels across the crop (no Ken Burns
+# zoom to feed, so the output's resolution plus a little for the resampling filter).
+CLIP_WORKING_SCALE = 1.1
+
+# --- clip sound ----------------------------------------------------------------------------------
+# The issue asks for the clips' "own sound ducked under the soundtrack": read as the music stays
+# the lead and the clip's sound plays beneath it (a laugh, voices, the sea), not the other way
+# round. The clip's integrated loudness is set this many LU under the music's own (undipped)
+# loudness over the same seconds, and the music dips by MUSIC_DIP_UNDER_CLIP_DB while it plays, so
+# the sound sits 8 - 3 = 5 LU under the music heard with it. Chosen from broadcast practice, not
+# by a listening test: a bed is mixed 10-15 LU under a voice to stay out of its way, so 5 LU under
+# keeps the music clearly in front while words are still there to follow; 3 dB is a clearly
+# audible step that still leaves the music carrying the film. tests/test_render_clips.py measures
+# the result in a rendered film (the talking-head clip's sound: 5.0 LU under the music there).
+CLIP_SOUND_UNDER_MUSIC_LU = 8.0
+MUSIC_DIP_UNDER_CLIP_DB = 3.0
+# A near-silent clip (room tone, wind) is not blown up into hiss to reach that level: at most this
+# much gain (12 dB lifts a quiet phone recording, around -36 LUFS, to where it sits under -16 LUFS music).
+CLIP_SOUND_MAX_GAIN_DB = 12.0
+# A clip's sound fades in and out with its picture: over its transitions, never faster than this
+# (150 ms: no click, still a clean cut on a hard transition).
+CLIP_SOUND_RAMP_S = 0.15

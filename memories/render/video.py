@@ -2,7 +2,9 @@
 
 The frame function is ours (an affine warp per photo layer and a numpy/OpenCV blend per
 transition); moviepy only drives the encoder, which is several times faster than stacking its
-effects (DESIGN notes: 10 s of 720p in ~6 s versus 36 s with moviepy's resize).
+effects (DESIGN notes: 10 s of 720p in ~6 s versus 36 s with moviepy's resize). A clip shot is
+drawn the same way from the clip's frame at that time (`clips.ClipFrames`, streamed), and its
+sound is mixed under the music (`clipsound`).
 """
 
 from __future__ import annotations
@@ -23,8 +25,18 @@ from moviepy import VideoClip
 from moviepy.audio.AudioClip import AudioArrayClip
 from PIL import Image
 
-from memories.render import cards, images, kenburns, settings, soundtrack, storyboard, transitions
-from memories.render.plan import MemoryPlan, RenderError, RenderResult
+from memories.render import (
+    cards,
+    clips,
+    clipsound,
+    images,
+    kenburns,
+    settings,
+    soundtrack,
+    storyboard,
+    transitions,
+)
+from memories.render.plan import MemoryPlan, PlanPhoto, RenderError, RenderResult
 
 ProgressCallback = Callable[[int, int], None]  # (frames done, frames in all)
 
@@ -48,6 +60,49 @@ def _working_side(plan_size: tuple[int, int], output: tuple[int, int], aspect: f
     return max(16, int(round(max(width, height) * factor)))
 
 
+def _on_canvas(
+    pixels: np.ndarray, photo: PlanPhoto, rects: list[kenburns.Rect], warnings: list[str] | None
+) -> _Photo:
+    """A decoded picture of `photo` (any size of its aspect) ready to draw `rects` (plan
+    coordinates) from: its scale, and its canvas extended where a crop reaches outside it."""
+    height, width = pixels.shape[:2]
+    scale_x, scale_y = width / photo.width, height / photo.height
+    if warnings is not None and abs(scale_x - scale_y) > 0.02 * max(scale_x, scale_y):
+        warnings.append(
+            f"{photo.path.name}: plan says {photo.width}x{photo.height} but the oriented image is "
+            f"{width}x{height} in another aspect; its face boxes may be off"
+        )
+    scale = (scale_x + scale_y) / 2
+    pixels = np.ascontiguousarray(pixels)
+    left = max(0, int(np.ceil(-min(r.x for r in rects) * scale)) + 1)
+    top = max(0, int(np.ceil(-min(r.y for r in rects) * scale)) + 1)
+    right = max(0, int(np.ceil(max(r.right for r in rects) * scale - width)) + 1)
+    bottom = max(0, int(np.ceil(max(r.bottom for r in rects) * scale - height)) + 1)
+    if left > 1 or top > 1 or right > 1 or bottom > 1:
+        pixels = images.extend_canvas(pixels, left, top, right, bottom)
+    else:
+        left = top = 0
+    return _Photo(pixels, scale, left, top)
+
+
+def _still_pixels(photo: PlanPhoto, max_side: int) -> np.ndarray:
+    """The photo's pixels, upright, long side at most `max_side`: a video's is its clip's first frame."""
+    if photo.is_video:
+        assert photo.clip is not None
+        info = clips.probe(photo.clip.path)
+        from memories import videos
+        from memories.photos import PhotoError
+
+        try:
+            return videos.poster_frame(photo.clip.path, info, photo.clip.start_s, max_side)
+        except PhotoError as error:
+            raise RenderError(f"cannot read clip {photo.clip.path}: {error}") from error
+    try:
+        return np.asarray(images.load_oriented(photo.path, max_side))
+    except (OSError, ValueError) as error:
+        raise RenderError(f"cannot read photo {photo.path}: {error}") from error
+
+
 def _load_photos(
     plan: MemoryPlan, crops: dict[int, list[kenburns.Rect]], size: tuple[int, int], warnings: list[str]
 ) -> dict[int, _Photo]:
@@ -56,36 +111,52 @@ def _load_photos(
     loaded: dict[int, _Photo] = {}
     for index, rects in sorted(crops.items()):
         photo = plan.photos[index]
-        try:
-            image = images.load_oriented(photo.path, _working_side((photo.width, photo.height), size, aspect))
-        except (OSError, ValueError) as error:
-            raise RenderError(f"cannot read photo {photo.path}: {error}") from error
-        scale_x, scale_y = image.width / photo.width, image.height / photo.height
-        if abs(scale_x - scale_y) > 0.02 * max(scale_x, scale_y):
-            warnings.append(
-                f"{photo.path.name}: plan says {photo.width}x{photo.height} but the oriented image is "
-                f"{image.width}x{image.height} in another aspect; its face boxes may be off"
-            )
-        scale = (scale_x + scale_y) / 2
-        pixels = np.ascontiguousarray(np.asarray(image))
-        left = max(0, int(np.ceil(-min(r.x for r in rects) * scale)) + 1)
-        top = max(0, int(np.ceil(-min(r.y for r in rects) * scale)) + 1)
-        right = max(0, int(np.ceil(max(r.right for r in rects) * scale - image.width)) + 1)
-        bottom = max(0, int(np.ceil(max(r.bottom for r in rects) * scale - image.height)) + 1)
-        if left > 1 or top > 1 or right > 1 or bottom > 1:
-            pixels = images.extend_canvas(pixels, left, top, right, bottom)
-        else:
-            left = top = 0
-        loaded[index] = _Photo(pixels, scale, left, top)
+        pixels = _still_pixels(photo, _working_side((photo.width, photo.height), size, aspect))
+        loaded[index] = _on_canvas(pixels, photo, rects, warnings)
     return loaded
 
 
-def _draw_crop(photo: _Photo, crop: kenburns.Rect, size: tuple[int, int]) -> np.ndarray:
-    """The crop (plan coordinates) warped to the frame."""
+class _ClipShot:
+    """A clip shot's frames, each drawn through the shot's still crop (on a blurred copy of the
+    frame where the crop reaches past it)."""
+
+    def __init__(self, board: storyboard.Storyboard, index: int, photo: PlanPhoto, size: tuple[int, int]):
+        shot = board.shots[index]
+        assert photo.clip is not None and shot.crop_start is not None
+        assert shot.clip_start is not None and shot.clip_end is not None
+        info = clips.probe(photo.clip.path)
+        side = clips.decode_side(photo.clip, info, photo.width, shot.crop_start, size[0])
+        self.frames = clips.ClipFrames(photo.clip, info, shot.clip_start, shot.clip_end, side)
+        self.photo = photo
+        self.crop = shot.crop_start
+        self.visible_end = board.visible_span(index)[1]
+        crop = self.crop
+        self.inside = (  # then the frame itself fills the crop: no backdrop to make
+            crop.x >= -0.5 and crop.y >= -0.5 and crop.right <= photo.width + 0.5 and crop.bottom <= photo.height + 0.5
+        )
+
+    def draw(self, source_s: float, size: tuple[int, int]) -> np.ndarray:
+        pixels = self.frames.at(source_s)
+        photo = _Photo(pixels, (pixels.shape[1] / self.photo.width + pixels.shape[0] / self.photo.height) / 2)
+        if self.inside:
+            return _draw_crop(photo, self.crop, size)
+        return _draw_crop(photo, self.crop, size, images.backdrop(pixels, size))
+
+
+def _draw_crop(
+    photo: _Photo, crop: kenburns.Rect, size: tuple[int, int], backdrop: np.ndarray | None = None
+) -> np.ndarray:
+    """The crop (plan coordinates) warped to the frame; drawn over `backdrop` (an output-sized
+    frame, written to) where the crop reaches past the picture."""
     s = photo.scale
     zoom = size[0] / (crop.w * s)
     x, y = crop.x * s + photo.left, crop.y * s + photo.top
     matrix = np.array([[zoom, 0.0, -x * zoom], [0.0, zoom, -y * zoom]], dtype=np.float64)
+    if backdrop is not None:
+        return cv2.warpAffine(
+            photo.pixels, matrix, size, dst=backdrop, flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_TRANSPARENT,
+        )
     return cv2.warpAffine(photo.pixels, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -101,9 +172,15 @@ def frame_function(
     photos: dict[int, _Photo],
     card_frames: dict[str, np.ndarray],
     size: tuple[int, int],
+    clip_shots: dict[int, _ClipShot] | None = None,
 ) -> Callable[[float], np.ndarray]:
-    def draw(layer: storyboard.Layer) -> np.ndarray:
+    """The film's frame at time t. A clip shot's decoder is closed once the film is past it."""
+    playing = dict(clip_shots or {})
+
+    def draw(layer: storyboard.Layer, t: float) -> np.ndarray:
         shot = board.shots[layer.shot]
+        if layer.shot in playing:
+            return playing[layer.shot].draw(board.clip_time(layer.shot, t), size)
         if shot.kind == "photo":
             assert shot.photo is not None and layer.crop is not None
             return _draw_crop(photos[shot.photo], layer.crop, size)
@@ -111,10 +188,12 @@ def frame_function(
 
     def frame(t: float) -> np.ndarray:
         outgoing, incoming, transition, progress = board.layers_at(t)
-        a = draw(outgoing)
+        for index in [i for i, clip in playing.items() if clip.visible_end < t - 1.0]:
+            playing[index].frames.close()  # reopened if an earlier time is asked for again
+        a = draw(outgoing, t)
         if incoming is None or transition is None:
             return a
-        return transitions.compose(transition.kind, a, draw(incoming), progress)
+        return transitions.compose(transition.kind, a, draw(incoming, t), progress)
 
     return frame
 
@@ -147,7 +226,17 @@ def _sidecar(
                 time=photo.time.isoformat() if photo.time else None,
                 crop_start=shot.crop_start.as_list() if shot.crop_start else None,
                 crop_end=shot.crop_end.as_list() if shot.crop_end else None,
+                media="photo" if photo.clip is None else "live" if photo.clip.live else "video",
+                clip=None,
             )
+            if photo.clip is not None and shot.clip_start is not None and shot.clip_end is not None:
+                entry["clip"] = {
+                    "path": str(photo.clip.path),
+                    "start": round(shot.clip_start, 3),  # clip seconds at the shot's first visible frame
+                    "end": round(shot.clip_end, 3),  # its motion ends here; the last frame is held after
+                    "live": photo.clip.live,
+                    "has_audio": photo.clip.has_audio,
+                }
         if index < len(board.transitions):
             entry["transition_out"] = board.transitions[index].kind
         assets.append(entry)
@@ -163,7 +252,12 @@ def _sidecar(
         "size": list(size),
         "fps": fps,
         "seed": seed,
-        "music": {"source": track.source, "bpm": round(track.bpm, 2), "beats": len(track.beats)},
+        "music": {
+            "source": track.source,
+            "bpm": round(track.bpm, 2),
+            "beats": len(track.beats),
+            "beat_times": [round(float(b), 3) for b in track.beats],
+        },
         "video": video.name,
         "poster": poster.name,
         "key_photo": str(plan.photos[plan.key_photo].path),
@@ -306,10 +400,14 @@ def render_memory(
         (key.width, key.height), key.faces, aspect, others=key.others, min_width=width / settings.MAX_UPSCALE
     )
     crops: dict[int, list[kenburns.Rect]] = {plan.key_photo: [key_crop]}
-    for shot in board.shots:
-        if shot.photo is not None and shot.crop_start is not None and shot.crop_end is not None:
+    clip_shots: dict[int, _ClipShot] = {}
+    for index, shot in enumerate(board.shots):
+        if shot.photo is not None and shot.is_clip:
+            clip_shots[index] = _ClipShot(board, index, plan.photos[shot.photo], size)
+        elif shot.photo is not None and shot.crop_start is not None and shot.crop_end is not None:
             crops.setdefault(shot.photo, []).extend([shot.crop_start, shot.crop_end])
     photos = _load_photos(plan, crops, size, warnings)
+    track = clipsound.mix(track, clipsound.placements(board, plan.photos, track.sample_rate))
 
     key_frame = Image.fromarray(_draw_crop(photos[plan.key_photo], key_crop, size))
     style = cards.style_for(plan.mood)
@@ -319,9 +417,13 @@ def render_memory(
             key_frame, "", plan.end_text or plan.subtitle or plan.title, size, settings.END_CARD_DIM, style
         ),
     }
-    draw = frame_function(board, photos, card_frames, size)
-    with partial(output) as movie:
-        _encode(draw, track, board.duration, movie, fps, preset, progress)
+    draw = frame_function(board, photos, card_frames, size, clip_shots)
+    try:
+        with partial(output) as movie:
+            _encode(draw, track, board.duration, movie, fps, preset, progress)
+    finally:
+        for clip_shot in clip_shots.values():
+            clip_shot.frames.close()
     with partial(poster_path) as poster:
         cards.poster(key_frame, plan.title, plan.subtitle, style).save(poster, "JPEG", quality=settings.POSTER_QUALITY)
 
@@ -340,5 +442,6 @@ def render_memory(
         music=track.source,
         beats=len(track.beats),
         shots=sum(1 for shot in board.shots if shot.kind == "photo"),
+        clips=sum(1 for shot in board.shots if shot.is_clip),
         warnings=warnings,
     )
