@@ -308,3 +308,24 @@ def test_index_with_videos_killed_and_resumed_equals_an_uninterrupted_run(tmp_pa
         assert library_state(library).differences(expected) == [], f"trial {trial}"
         assert media(library) == expected_media
 
+
+
+def test_variable_frame_rate_is_sampled_by_time(tmp_path: Path) -> None:
+    """A phone slows its frame rate in dim light: 10 fps for 2 s, then 30 fps. Samples follow the
+    clock, not the frame count, and the duration is the stream's."""
+    from memories.video_faces import sample_interval
+    from memories.videos import decoded, read_video
+
+    clip = tmp_path / "vfr.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-t", "4", "-vf",
+            r"select='not(mod(n\,3))+gte(n\,60)'", "-fps_mode", "vfr", "-c:v", "libx264",
+            "-pix_fmt", "yuv420p", str(clip))
+    video = read_video(clip)
+    assert video.video is not None and video.video.duration_s == pytest.approx(4.0, abs=0.1)
+    times = [t for t, _ in decoded(clip)]
+    gaps = np.diff(times)
+    assert len(times) == 20 + 60 and gaps[:19] == pytest.approx(0.1, abs=1e-3)  # really variable
+    assert gaps[-10:] == pytest.approx(1 / 30, abs=1e-3)
+    run = _memories("index", str(tmp_path), "-L", str(tmp_path / "lib"), "--json")
+    assert run.returncode == 0 and json.loads(run.stdout)["videos"] == 1, run.stderr
+    assert sample_interval(4.0) == pytest.approx(4.0 / 16)
