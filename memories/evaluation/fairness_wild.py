@@ -1,0 +1,148 @@
+"""The unclear-face filter in the wild: keep rate per perceived skin type, gender and age on
+wider_faces (part of `memories eval fairness`).
+
+UTKFace's aligned, well-lit crops are kept by the filter whatever the group (fairness_faces); the
+photos of a library are not like that. Here every demographic face of wider_faces of 40 px or more
+that the shipped detector (the fusion) finds goes through the index path (landmarks, chip,
+embedding, quality cues) with its detection box and score, and the filter's verdict is counted per
+group, with which of the filter's terms sank each rejected face. The raw cues are cached, so a
+filter setting can be tried on them in milliseconds (`keep_rates(..., settings=...)`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memories.evaluation.datasets import read_image_rgb
+from memories.evaluation.detection import matches, read_truth
+from memories.evaluation.embed_dataset import eval_cache_dir
+from memories.evaluation.fairness_detection import (
+    ATTRIBUTE_ORDER,
+    MIN_FACE_PX,
+    _cache_file,
+    _fusion,
+    boxes_per_image,
+    load_boxes,
+    read_demographics,
+)
+from memories.evaluation.fairness_faces import filter_scores, quality_cues, terms_from_cues
+from memories.evaluation.group_rates import GroupRate, format_table, rates_by_group
+from recognition import settings
+from recognition.body_settings import QUALITY, QualitySettings
+
+CACHE_VERSION = 1
+TERMS = ("size", "sharpness", "pose", "detector", "embedding")
+
+
+@dataclass(frozen=True)
+class WildFaces:
+    cues: np.ndarray  # N x 5 raw quality cues (fairness_faces.quality_cues)
+    groups: dict[str, np.ndarray]  # attribute -> N group names ("" when not sure)
+
+
+@dataclass(frozen=True)
+class WildKeep:
+    dataset: str
+    faces: int
+    rows: dict[str, list[GroupRate]]  # attribute -> keep rate per group
+    sunk_by: dict[str, dict[str, int]]  # skin group -> term -> rejected faces whose lowest term it is
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "faces": self.faces,
+            "keep_rate": {k: [r.as_dict() for r in v] for k, v in self.rows.items()},
+            "rejected_by_lowest_term": self.sunk_by,
+        }
+
+
+def _key(images: list[str]) -> str:
+    payload = {"detection": repr(settings.DETECTION), "images": images, "version": CACHE_VERSION}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def wild_faces(wider_dir: Path, cache_dir: Path | None = None) -> WildFaces:
+    """The quality cues of every found demographic face of MIN_FACE_PX or more (cached)."""
+    from recognition.align import face_chips
+    from recognition.face_pipeline import FaceAnalyzer
+    from recognition.landmarks import shape_to_array
+
+    wider_dir = Path(wider_dir)
+    faces = read_demographics(wider_dir)
+    images = sorted({f.image for f in faces})
+    cache = (cache_dir or eval_cache_dir() / "fairness-wild") / f"wild-{_key(images)}.npz"
+    if cache.is_file():
+        data = np.load(cache)
+        return WildFaces(data["cues"], {a: data[a] for a in ATTRIBUTE_ORDER})
+    detection_cache = eval_cache_dir() / "fairness-detection"
+    boxes_per_image(wider_dir, images, ["fused"], detection_cache)  # runs the parts when not cached
+    parts = [load_boxes(_cache_file(detection_cache, p.name, images), images) for p in _fusion().parts]
+    truth = read_truth(wider_dir)
+    analyzer = FaceAnalyzer()
+    cues: list[np.ndarray] = []
+    groups: dict[str, list[str]] = {a: [] for a in ATTRIBUTE_ORDER}
+    for index, image in enumerate(images):
+        chosen = [f for f in faces if f.image == image and f.height >= MIN_FACE_PX]
+        if not chosen:
+            continue
+        boxes, scores = _fusion().fuse([p[index] for p in parts if p is not None])
+        valid = [t for t in truth[image] if not t.invalid]
+        paired = dict(matches(np.array([t.box for t in valid], np.float64).reshape(-1, 4), boxes, settings.DETECTION_MATCH_IOU))
+        rgb = read_image_rgb(wider_dir / image)
+        for face in chosen:
+            row = next(i for i, t in enumerate(valid) if tuple(t.box) == tuple(face.box))
+            if row not in paired:
+                continue
+            box = boxes[paired[row]]
+            shape = analyzer.landmarks.shape(rgb, tuple(float(v) for v in box))
+            chips = face_chips(rgb, [shape])
+            landmarks = shape_to_array(shape)[None].astype(np.float32)
+            raw = analyzer.embedder.embed(chips)
+            score = np.array([scores[paired[row]]])
+            cues.append(quality_cues(chips, landmarks, box[None], score, raw, analyzer.null_reference)[0])
+            for attribute in ATTRIBUTE_ORDER:
+                groups[attribute].append(face.group(attribute) or "")
+    result = WildFaces(np.array(cues), {a: np.array(v) for a, v in groups.items()})
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, Any] = {"cues": result.cues, **result.groups}
+    np.savez(cache, **arrays)
+    return result
+
+
+def keep_rates(found: WildFaces, dataset: str = "wider_faces", quality: QualitySettings = QUALITY) -> WildKeep:
+    kept = filter_scores(found.cues, quality) >= quality.threshold
+    rows = {}
+    for attribute, order in ATTRIBUTE_ORDER.items():
+        labels = found.groups[attribute]
+        known = labels != ""
+        rows[attribute] = rates_by_group(attribute, labels[known], kept[known].astype(float), order)
+    terms = terms_from_cues(found.cues, quality)
+    lowest = np.argmin(terms, axis=1)
+    sunk_by = {
+        group: {TERMS[t]: int(((~kept) & (found.groups["skin"] == group) & (lowest == t)).sum()) for t in range(len(TERMS))}
+        for group in ATTRIBUTE_ORDER["skin"]
+    }
+    return WildKeep(dataset, len(kept), rows, sunk_by)
+
+
+def wild_keep(wider_dir: Path, cache_dir: Path | None = None) -> WildKeep:
+    return keep_rates(wild_faces(wider_dir, cache_dir), Path(wider_dir).name)
+
+
+def format_wild_keep(result: WildKeep) -> str:
+    lines = [
+        f"Unclear-face filter in the wild ({result.dataset}: {result.faces} faces of {MIN_FACE_PX:.0f}+ px the "
+        "detector found, through the index path); keep rate, 95% bootstrap intervals"
+    ]
+    for attribute, rows in result.rows.items():
+        lines.append(format_table(f" by {attribute}", rows))
+    lines.append(" rejected faces by the filter term that sank them (lowest term):")
+    for group, counts in result.sunk_by.items():
+        lines.append(f"  {group}: " + ", ".join(f"{term} {n}" for term, n in counts.items() if n))
+    return "\n".join(lines)
