@@ -76,8 +76,9 @@ def hash_file(path: Path, chunk: int = 1 << 20) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def read_photo(path: Path, *, decode: bool = True) -> Photo:
-    """Hash, validate and decode one photo; raises PhotoError with the reason."""
+def checked_and_hashed(path: Path) -> tuple[os.stat_result, str, int]:
+    """(stat, content hash, size) of a regular, non-empty file with a UTF-8 name (a photo or a
+    video); PhotoError with the reason otherwise."""
     try:
         info = os.stat(path)
     except OSError as error:
@@ -94,6 +95,12 @@ def read_photo(path: Path, *, decode: bool = True) -> Photo:
         content_hash, size = hash_file(path)
     except OSError as error:
         raise PhotoError(_os_reason(error)) from error
+    return info, content_hash, size
+
+
+def read_photo(path: Path, *, decode: bool = True) -> Photo:
+    """Hash, validate and decode one photo; raises PhotoError with the reason."""
+    info, content_hash, size = checked_and_hashed(path)
     oversized = oversized_png_chunk(path)
     if oversized is not None:
         raise PhotoError(oversized)

@@ -13,9 +13,7 @@ file time, flagged as such (time_source "file").
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +25,7 @@ import numpy as np
 
 from memories import settings
 from memories.metadata import PhotoMetadata, parse_exif_datetime
-from memories.photos import Photo, PhotoError, hash_file
+from memories.photos import Photo, PhotoError, checked_and_hashed
 
 
 @dataclass(frozen=True)
@@ -203,11 +201,7 @@ def read_metadata(container) -> PhotoMetadata:  # type: ignore[no-untyped-def]
 def read_video(path: Path) -> Photo:
     """Hash, validate and probe one video; raises PhotoError with the reason. The record is a
     `Photo` with `video` set and no pixels (frames are read by `sample_frames` when recognised)."""
-    info_stat = _stat_checked(path)
-    try:
-        content_hash, size = hash_file(path)
-    except OSError as error:
-        raise PhotoError(f"unreadable ({error.strerror or error})") from error
+    info_stat, content_hash, size = checked_and_hashed(path)
     with _open(path) as container:
         info = _info(container)
         meta = read_metadata(container)
@@ -227,11 +221,7 @@ def read_video(path: Path) -> Photo:
 
 def read_motion(path: Path) -> MotionFile:
     """A Live Photo's motion file: hashed and probed, PhotoError when it cannot be."""
-    info_stat = _stat_checked(path)
-    try:
-        content_hash, size = hash_file(path)
-    except OSError as error:
-        raise PhotoError(f"unreadable ({error.strerror or error})") from error
+    info_stat, content_hash, size = checked_and_hashed(path)
     with _open(path) as container:
         info = _info(container)
         meta = read_metadata(container)
@@ -259,22 +249,6 @@ def motion_facts(path: Path) -> MotionFacts:
             )
     except PhotoError:
         return MotionFacts(None, None, None)
-
-
-def _stat_checked(path: Path) -> os.stat_result:
-    try:
-        info = os.stat(path)
-    except OSError as error:
-        raise PhotoError(f"unreadable ({error.strerror or error})") from error
-    if not stat.S_ISREG(info.st_mode):
-        raise PhotoError("not a regular file")
-    if info.st_size == 0:
-        raise PhotoError("empty file (0 bytes)")
-    try:
-        os.fsencode(path).decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise PhotoError("file name is not valid UTF-8; rename it to index it") from error
-    return info
 
 
 # --- frames ------------------------------------------------------------------------------------

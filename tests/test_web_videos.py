@@ -331,20 +331,8 @@ def test_a_videos_pictures_are_its_frames(server: WebServer, videos: VideoLibrar
 
 
 # --- in Chromium ----------------------------------------------------------------------------------
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-    from test_web_browser import CHROMIUM_ARGS, SCREENSHOTS
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    print(f"\nweb page screenshots: {SCREENSHOTS}")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+from test_web_browser import CHROMIUM  # noqa: E402
+from test_web_browser import browser as browser  # noqa: E402, F401, F811  (the one Chromium fixture)
 
 
 def _site(browser: Any, server: WebServer, videos: VideoLibrary, viewport: dict[str, int]) -> Any:
