@@ -196,9 +196,9 @@ def _scaled(box: Sequence[float], factor: float) -> tuple[float, float, float, f
 def highlight(found: VideoScan, duration_s: float) -> tuple[float, float] | None:
     """The stretch of settings.VIDEO_HIGHLIGHT_S with the most motion and clear faces that no
     scene change cuts through; the whole video when it is shorter than the longest highlight."""
-    shortest, preferred, longest = settings.VIDEO_HIGHLIGHT_S
-    if duration_s <= longest:
-        return (0.0, duration_s) if duration_s >= min(shortest, duration_s) else None
+    _, preferred, longest = settings.VIDEO_HIGHLIGHT_S
+    if duration_s <= longest:  # a short video is its own highlight, however short
+        return (0.0, duration_s)
     length = preferred
     starts = np.arange(0.0, duration_s - length + 1e-6, 0.25)
     motion = np.array(found.motion or [(0.0, 0.0)], np.float64)
