@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LIBRARY ?= $(CURDIR)/out/demo-library
 
-.PHONY: demo test lint bench clean chromium
+.PHONY: demo test test-fast lint bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,14 @@ test: $(STAMP) chromium
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
+# The quick loop (under a minute): ruff and every test not marked slow or browser; no mypy (its
+# first run takes a minute or more), no Chromium. `make test` runs everything.
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -m "not slow and not browser"
+
 bench: $(STAMP)
-	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+	for b in benchmarks/bench_*.py; do $(BIN)/python -m benchmarks.$$(basename $$b .py) || exit 1; done
 
 clean:
 	rm -rf $(VENV) out

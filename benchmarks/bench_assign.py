@@ -1,6 +1,6 @@
 """Assignment of new faces: speed, accuracy of sparse coding vs nearest neighbour / centroid, open set.
 
-    .venv/bin/python benchmarks/bench_assign.py [--lfw PATH] [--fiw PATH]
+    .venv/bin/python -m benchmarks.bench_assign [--lfw PATH] [--fiw PATH]
 
 Accuracy: real dlib embeddings of lfw_min10 (and fiw_train when given: relatives are the hard
 negatives). Per data set, a third of the people are outsiders (never in the gallery); each
@@ -20,27 +20,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from benchmarks.cluster_scale import DEFAULT_CACHE, FALLBACK, fit_model, synthesize_faces  # noqa: E402
-
-from recognition.assign import SparseCodingAssigner  # noqa: E402
+from benchmarks.bench_cluster_scale import DEFAULT_CACHE, FALLBACK, fit_model, synthesize_faces
+from recognition.assign import SparseCodingAssigner
+from recognition.embeddings import unit_rows
 
 RULES = ("energy", "residual", "nearest_exemplar", "nearest_centroid")
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def split(ids: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -107,7 +99,7 @@ def timing(model: dict[str, object]) -> None:
 def load(path: Path) -> tuple[np.ndarray, np.ndarray]:
     data = np.load(path)
     found = data["found"]
-    return _unit(data["embeddings"][found].astype(np.float32)), data["identities"][found]
+    return unit_rows(data["embeddings"][found].astype(np.float32)), data["identities"][found]
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ of it (shifted and shrunk by a few percent, as a second shot of the same moment 
 similar clothes). Prints the distance distributions of the combined embedding and of each part,
 and the embedding speed.
 
-    .venv/bin/python benchmarks/bench_body_embed.py
+    .venv/bin/python -m benchmarks.bench_body_embed
 """
 
 from __future__ import annotations
@@ -19,20 +19,17 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+from PIL import Image
 
-from recognition.body import upper_body_boxes  # noqa: E402
-from recognition.body_embed import BodyEmbedder, colour_descriptor, crop_box  # noqa: E402
-from recognition.detect import HogDetector  # noqa: E402
-from recognition.landmarks import LandmarkPredictor  # noqa: E402
+from recognition.body import upper_body_boxes
+from recognition.body_embed import BodyEmbedder, colour_descriptor, crop_box
+from recognition.detect import HogDetector
+from recognition.embeddings import unit_rows
+from recognition.landmarks import LandmarkPredictor
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 REFRAME = np.array([0.06, 0.04, -0.08, -0.06])  # in face-box widths: dx, dy, dw, dh
-
-
-def l2(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def describe(name: str, same: np.ndarray, different: np.ndarray) -> None:
@@ -66,7 +63,7 @@ def main() -> int:
         emb = embedder.embed_crops(crops)
         seconds += time.perf_counter() - t0
         crops_done += len(crops)
-        parts = {"combined": emb, "cnn": l2(embedder.features(crops)),
+        parts = {"combined": emb, "cnn": unit_rows(embedder.features(crops)),
                  "colour": np.stack([colour_descriptor(c) for c in crops])}
         n = len(boxes)
         for name, vectors in parts.items():

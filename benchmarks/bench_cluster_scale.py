@@ -1,6 +1,6 @@
 """Seconds, peak memory, pairwise precision and BCubed F of the full two-pass clustering at 10k / 100k / 1M faces.
 
-    .venv/bin/python benchmarks/bench_cluster_scale.py --sizes 10000 100000 [--cache PATH]
+    .venv/bin/python -m benchmarks.bench_cluster_scale --sizes 10000 100000 [--cache PATH]
 
 Synthetic faces: identity centres drawn from a Gaussian whose mean norm and eigen-spectrum are
 fitted to lfw_min10's per-person mean dlib embeddings, and per-face deviations from a Gaussian
@@ -28,14 +28,13 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
+
+from recognition.cluster import TwoPassClusterer
+from recognition.embeddings import unit_rows
+from recognition.metrics import bcubed_prf, pairwise_prf, same_photo_violations
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from recognition.cluster import TwoPassClusterer  # noqa: E402
-from recognition.metrics import bcubed_prf, pairwise_prf, same_photo_violations  # noqa: E402
-
 DEFAULT_CACHE = Path("/tmp/memories-dev/lfw_min10_dlib.npz")
 
 # Fitted on lfw_min10 dlib embeddings (unit-normalised) by `fit_model` below; used without the
@@ -79,13 +78,9 @@ FALLBACK: dict[str, object] = {
 DIM = 128
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-
 def fit_model(cache: Path) -> dict[str, object]:
     data = np.load(cache)
-    x = _unit(data["embeddings"][data["found"]].astype(np.float64))
+    x = unit_rows(data["embeddings"][data["found"]].astype(np.float64))
     ids = data["identities"][data["found"]]
     people, codes = np.unique(ids, return_inverse=True)
     counts = np.bincount(codes)
@@ -124,7 +119,7 @@ def synthesize_faces(model: dict[str, object], sizes: np.ndarray, seed: int = 0)
     """Unit embeddings for people of the given sizes, in person order."""
     rng = np.random.default_rng(seed)
     faces = int(sizes.sum())
-    mu = _unit(rng.standard_normal((1, DIM)))[0] * float(model["centre_mean_norm"])  # type: ignore[arg-type]
+    mu = unit_rows(rng.standard_normal(DIM)) * float(model["centre_mean_norm"])  # type: ignore[arg-type]
     centres = mu + _gaussian(rng, len(sizes), model["centre_spectrum"])  # type: ignore[arg-type]
     identity = np.repeat(np.arange(len(sizes)), sizes)
     scale_q = np.asarray(model["face_scale_quantiles"])  # type: ignore[arg-type]
@@ -136,7 +131,7 @@ def synthesize_faces(model: dict[str, object], sizes: np.ndarray, seed: int = 0)
         block_rng = np.random.default_rng(seed + 1 + start)
         dev = _gaussian(block_rng, stop - start, model["within_spectrum"])  # type: ignore[arg-type]
         scale = np.interp(block_rng.random(stop - start), np.linspace(0, 1, len(scale_q)), scale_q)
-        emb[start:stop] = _unit(centres[identity[start:stop]] + dev * scale[:, None])
+        emb[start:stop] = unit_rows(centres[identity[start:stop]] + dev * scale[:, None])
     return emb
 
 
@@ -226,7 +221,7 @@ def main() -> None:
     if args.cache.exists():
         model = fit_model(args.cache)
         data = np.load(args.cache)
-        real = _unit(data["embeddings"][data["found"]].astype(np.float32))
+        real = unit_rows(data["embeddings"][data["found"]].astype(np.float32))
         real_ids = np.unique(data["identities"][data["found"]], return_inverse=True)[1].ravel()
         print("model fitted on", args.cache)
         rng = np.random.default_rng(0)
@@ -241,8 +236,8 @@ def main() -> None:
           f"{'pw P':>8}{'B3 P':>8}{'B3 R':>8}"
           f"{'B3 F':>8}{'viol':>6}")
     for size in args.sizes:
-        out = subprocess.run([sys.executable, __file__, "--one", str(size), "--model", json.dumps(model)],
-                             capture_output=True, text=True, check=True)
+        command = [sys.executable, "-m", "benchmarks.bench_cluster_scale", "--one", str(size), "--model", json.dumps(model)]
+        out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=REPO)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"{r['faces']:>9}{r['people']:>8}{r['seconds']:>9}{r['peak_rss_gb']:>9}{r['pass1_clusters']:>9}"
               f"{r['clusters']:>10}{r['pairwise']['precision']:>8}{r['bcubed']['precision']:>8}{r['bcubed']['recall']:>8}{r['bcubed']['f']:>8}"

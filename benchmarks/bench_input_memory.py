@@ -1,6 +1,6 @@
 """Peak memory of one index worker on hostile or huge inputs.
 
-    .venv/bin/python benchmarks/bench_input_memory.py
+    .venv/bin/python -m benchmarks.bench_input_memory
 
 Makes (in a temporary folder) a 120-megapixel JPEG (12,000 x 10,000) and a PNG with a 512 MB text
 chunk, then for each runs, in a fresh process, exactly what an index worker does with a file

@@ -1,18 +1,18 @@
 """Unclear-face score: non-face rejection rate and real-face keep rate.
 
 Faces: every lfw_min10 photo through the pipeline's HOG detector (the face nearest the centre, as
-dataset.json says), dlib's 5 landmarks, the 150 px chip and the ONNX dlib ResNet (equal to dlib to
-1e-6). Non-faces: random square windows of real photos that do not touch any face (dlib_faces_det
-outside its hand-drawn boxes and the detector's, deepface and lfw_min10 photos outside every
-detected face), pushed through the same landmarks -> chip -> descriptor path as if the detector
-had fired there. A random window has no detector score of its own, so it is given the score of a
+dataset.json says), then the recognition layer's one call, `FaceAnalyzer.observe` (dlib's 5
+landmarks, the 150 px chip, the ONNX dlib ResNet, the quality cues). Non-faces: random square
+windows of real photos that do not touch any face (dlib_faces_det outside its hand-drawn boxes and
+the detector's, deepface and lfw_min10 photos outside every detected face), given to the same call
+as if the detector had fired there. A random window has no detector score of its own, so it is given the score of a
 randomly drawn real face: the detector term then cannot tell the two sets apart, and the rejection
 comes from the chip, the landmarks and the descriptor alone.
 
-    .venv/bin/python benchmarks/bench_quality.py [--faces N] [--non-faces N] [--seed S]
+    .venv/bin/python -m benchmarks.bench_quality [--faces N] [--non-faces N] [--seed S]
 
-Prints both rates at the configured threshold, a sweep of thresholds, and how well each
-embedding-confidence cue separates the sets on its own (ROC AUC).
+Prints both rates at the configured threshold, a sweep of thresholds, and how well each quality
+term separates the sets on its own (ROC AUC).
 """
 
 from __future__ import annotations
@@ -28,24 +28,13 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+from PIL import Image
 
-from recognition.align import face_chips  # noqa: E402
-from recognition.body_settings import QUALITY  # noqa: E402
-from recognition.boxes import box_iou  # noqa: E402
-from recognition.detect import HogDetector  # noqa: E402
-from recognition.face_embed import FaceEmbedder  # noqa: E402
-from recognition.landmarks import LandmarkPredictor, shape_to_array  # noqa: E402
-from recognition.quality import (  # noqa: E402
-    TERMS,
-    combine_terms,
-    descriptor_norm,
-    flip_distance,
-    null_distance,
-    null_reference_from,
-    quality_terms,
-)
+from recognition.body_settings import QUALITY
+from recognition.boxes import Detection, box_iou
+from recognition.face_pipeline import FaceAnalyzer
+from recognition.quality import TERMS, combine_terms, terms_from_cues
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 # Non-face windows: side between this and half the photo's short side; a window may not overlap
@@ -56,50 +45,44 @@ FACE_MARGIN = 0.5
 
 @dataclass
 class Samples:
-    chips: np.ndarray  # [N, 150, 150, 3] uint8
-    landmarks: np.ndarray  # [N, 5, 2]
-    boxes: np.ndarray  # [N, 4] xywh
-    scores: np.ndarray  # [N]
+    """What the recognition call read of each face (or window): its quality cues (TERMS order)."""
+
+    cues: np.ndarray  # [N, 5]
+    scores: np.ndarray  # [N] detector scores
 
     def __len__(self) -> int:
-        return len(self.boxes)
+        return len(self.scores)
 
 
 def load_rgb(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
 
-def _collect(items: list[tuple[np.ndarray, np.ndarray, float]], predictor: LandmarkPredictor) -> Samples:
-    chips, lms, boxes, scores = [], [], [], []
-    for rgb, box, score in items:
-        shape = predictor.shape(rgb, tuple(box))
-        chips.append(face_chips(rgb, [shape])[0])
-        lms.append(shape_to_array(shape))
-        boxes.append(box)
-        scores.append(score)
-    return Samples(np.stack(chips), np.stack(lms).astype(np.float64), np.array(boxes, dtype=np.float64),
-                   np.array(scores, dtype=np.float64))
+def _observe(items: list[tuple[np.ndarray, np.ndarray, float]], analyzer: FaceAnalyzer) -> Samples:
+    """Each (photo, box, detector score) through `FaceAnalyzer.observe`, as the index sees a face."""
+    cues = [analyzer.observe(rgb, [Detection(tuple(map(float, box)), score)])[0].cues for rgb, box, score in items]
+    return Samples(np.stack(cues).astype(np.float64), np.array([score for _, _, score in items], np.float64))
 
 
-def lfw_faces(shared: Path, limit: int | None, rng: np.random.Generator) -> tuple[Samples, int]:
+def lfw_faces(shared: Path, limit: int | None, rng: np.random.Generator,
+              analyzer: FaceAnalyzer) -> tuple[Samples, int]:
     """Centre face of each (sampled) lfw_min10 photo; also returns how many photos were tried."""
     root = shared / "lfw_min10"
     with open(root / "labels.csv") as handle:
         paths = [root / row["image"] for row in csv.DictReader(handle)]
     if limit is not None and limit < len(paths):
         paths = [paths[i] for i in sorted(rng.choice(len(paths), limit, replace=False))]
-    detector, predictor = HogDetector(), LandmarkPredictor()
     items = []
     for path in paths:
         rgb = load_rgb(path)
-        found = detector.detect(rgb)
+        found = analyzer.detect(rgb)
         if not found:
             continue
         centre = np.array([rgb.shape[1], rgb.shape[0]]) / 2
         centres = [np.array(d.box[:2]) + np.array(d.box[2:]) / 2 for d in found]
         best = found[int(np.argmin([np.linalg.norm(c - centre) for c in centres]))]
         items.append((rgb, np.array(best.box), best.score))
-    return _collect(items, predictor), len(paths)
+    return _observe(items, analyzer), len(paths)
 
 
 def background_windows(image_size: tuple[int, int], face_boxes: np.ndarray, count: int,
@@ -125,9 +108,8 @@ def background_windows(image_size: tuple[int, int], face_boxes: np.ndarray, coun
 
 
 def non_faces(shared: Path, per_photo: dict[str, int], lfw_photos: int, rng: np.random.Generator,
-              face_scores: np.ndarray) -> Samples:
+              face_scores: np.ndarray, analyzer: FaceAnalyzer) -> Samples:
     """Random background windows of real photos (see the module docstring)."""
-    detector, predictor = HogDetector(), LandmarkPredictor()
     sources: list[tuple[Path, np.ndarray, int]] = []
     det_root = shared / "dlib_faces_det"
     truth = json.loads((det_root / "boxes.json").read_text())
@@ -145,7 +127,7 @@ def non_faces(shared: Path, per_photo: dict[str, int], lfw_photos: int, rng: np.
     items = []
     for path, truth_boxes, count in sources:
         rgb = load_rgb(path)
-        detected = np.array([d.box for d in detector.detect(rgb)], dtype=np.float64).reshape(-1, 4)
+        detected = np.array([d.box for d in analyzer.detect(rgb)], dtype=np.float64).reshape(-1, 4)
         if path.parent.parent.name == "lfw_min10":
             # deep-funneled LFW centres a face in every photo, found or not
             h, w = rgb.shape[:2]
@@ -153,7 +135,7 @@ def non_faces(shared: Path, per_photo: dict[str, int], lfw_photos: int, rng: np.
         for box in background_windows((rgb.shape[1], rgb.shape[0]), np.concatenate([truth_boxes, detected]),
                                       count, rng):
             items.append((rgb, box, float(rng.choice(face_scores))))
-    return _collect(items, predictor)
+    return _observe(items, analyzer)
 
 
 def roc_auc(positive: np.ndarray, negative: np.ndarray) -> float:
@@ -178,28 +160,11 @@ class Measurement:
     non_face_terms: np.ndarray
 
 
-def measure(faces: Samples, others: Samples, embedder: FaceEmbedder,
-            compare_cues: bool = True) -> tuple[Measurement, dict[str, float]]:
-    """Quality of both sets at the configured settings; with ``compare_cues`` also the ROC AUC of
-    each candidate embedding-confidence cue (the flip cue costs a second descriptor per chip)."""
-    reference = null_reference_from(embedder.embed)
-    face_emb, other_emb = embedder.embed(faces.chips), embedder.embed(others.chips)
-    face_terms = quality_terms(faces.chips, faces.landmarks, faces.boxes, faces.scores, face_emb, reference)
-    other_terms = quality_terms(others.chips, others.landmarks, others.boxes, others.scores, other_emb,
-                                reference)
+def measure(faces: Samples, others: Samples) -> tuple[Measurement, dict[str, float]]:
+    """Quality of both sets at the configured settings, and the ROC AUC of each term alone."""
+    face_terms, other_terms = terms_from_cues(faces.cues), terms_from_cues(others.cues)
     face_q, other_q = combine_terms(face_terms), combine_terms(other_terms)
-    cues: dict[str, float] = {}
-    if compare_cues:
-        face_flip = embedder.embed(faces.chips[:, :, ::-1].copy())
-        other_flip = embedder.embed(others.chips[:, :, ::-1].copy())
-        cues["embedding: distance from null reference"] = roc_auc(null_distance(face_emb, reference),
-                                                                  null_distance(other_emb, reference))
-        cues["embedding: raw descriptor norm"] = roc_auc(descriptor_norm(face_emb),
-                                                         descriptor_norm(other_emb))
-        cues["embedding: flip consistency"] = roc_auc(-flip_distance(face_emb, face_flip),
-                                                      -flip_distance(other_emb, other_flip))
-    for i, name in enumerate(TERMS):
-        cues[f"term {name}"] = roc_auc(face_terms[:, i], other_terms[:, i])
+    cues = {f"term {name}": roc_auc(face_terms[:, i], other_terms[:, i]) for i, name in enumerate(TERMS)}
     cues["combined score"] = roc_auc(face_q, other_q)
     keep = float(np.mean(face_q >= QUALITY.threshold))
     reject = float(np.mean(other_q < QUALITY.threshold))
@@ -215,12 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()
-    faces, tried = lfw_faces(args.shared_data, args.faces, rng)
+    analyzer = FaceAnalyzer("hog")
+    faces, tried = lfw_faces(args.shared_data, args.faces, rng, analyzer)
     print(f"lfw_min10: {len(faces)} faces detected of {tried} photos ({time.perf_counter() - t0:.0f} s)")
     others = non_faces(args.shared_data, {"dlib_faces_det": 60, "deepface": 20}, args.lfw_background, rng,
-                       faces.scores)
+                       faces.scores, analyzer)
     print(f"non-face windows: {len(others)}")
-    result, cues = measure(faces, others, FaceEmbedder())
+    result, cues = measure(faces, others)
     print(f"threshold {QUALITY.threshold:.2f}: lfw faces kept {result.keep_rate:.4f} "
           f"({int(round(result.keep_rate * len(faces)))}/{len(faces)}), non-faces rejected "
           f"{result.reject_rate:.4f} ({int(round(result.reject_rate * len(others)))}/{len(others)})")

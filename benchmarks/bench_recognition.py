@@ -1,6 +1,6 @@
 """Speed and detection figures of the face pipeline against the dlib reference, in one run.
 
-    .venv/bin/python benchmarks/bench_recognition.py [--images 240] [--workers 2] [--no-detection]
+    .venv/bin/python -m benchmarks.bench_recognition [--images 240] [--workers 2] [--no-detection]
 
 Prints (and with --json, dumps):
 - embedding faces/s with N worker processes: ONNX ResNet (batches of 16) vs dlib
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -25,13 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from memories.evaluation.datasets import read_dataset, read_image_rgb
+from memories.evaluation.detection import evaluate_detection
+from recognition import models, settings
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from memories.evaluation.datasets import read_dataset, read_image_rgb  # noqa: E402
-from memories.evaluation.detection import evaluate_detection  # noqa: E402
-from recognition import models, settings  # noqa: E402
-
 DATA = REPO.parent / "shared" / "data"
 BATCH = settings.EMBED_BATCH
 
@@ -213,7 +210,6 @@ def main() -> None:
         ]
         for label, det in variants:
             r = evaluate_detection(DATA / "dlib_faces_det", det)
-            r.pop("per_image")
             report["detection"][label] = r
             print(
                 f"detection {label:22s} recall {r['recall']:.3f} precision {r['precision']:.3f} "

@@ -1,6 +1,6 @@
 """Render speed of a Memories movie from real photos, and the loudness of what was encoded.
 
-    .venv/bin/python benchmarks/bench_render.py [--length short] [--size 1280x720] [--mood happy] [--music FILE]
+    .venv/bin/python -m benchmarks.bench_render [--length short] [--size 1280x720] [--mood happy] [--music FILE]
 
 Faces come from dlib's HOG detector (built into dlib, no model file) on the deepface photos; the
 film is rendered by `render_memory` exactly as the app does it. Prints render seconds against
@@ -13,23 +13,22 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import dlib  # noqa: E402
-import numpy as np  # noqa: E402
+import dlib
+import numpy as np
+
+from memories.render import loudness, settings, soundtrack
+from memories.render.audiofile import ffmpeg_exe, probe_duration
+from memories.render.images import load_oriented
+from memories.render.plan import MemoryPlan, PlanPhoto
+from memories.render.video import render_memory
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from memories.render import MemoryPlan, PlanPhoto, loudness, render_memory, settings, soundtrack  # noqa: E402
-from memories.render.audiofile import ffmpeg_exe, probe_duration  # noqa: E402
-from memories.render.images import load_oriented  # noqa: E402
-
 DEFAULT_PHOTOS = REPO.parent / "shared" / "data" / "deepface" / "images"
 DETECT_SIDE = 800  # HOG on an 800 px copy: faces of the deepface photos are all far above 40 px there
 

@@ -3,7 +3,7 @@ app's own path: moments, photos, the unclear-face filter, XMP names), then pairw
 precision/recall of the machine's clusters and of the people it shows, against the identities
 of ../shared/data/deepface/labels.csv.
 
-    .venv/bin/python benchmarks/bench_samples_people.py [--json]
+    .venv/bin/python -m benchmarks.bench_samples_people [--json]
 
 Truth: a face of a one-face photo is the photo's labelled identity. Faces of group photos carry no
 label in the set, so they are left out of the scores (they are counted, and a look at the People

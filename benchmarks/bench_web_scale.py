@@ -1,6 +1,6 @@
 """Server time of the web pages on a synthetic library (default 100,000 photos, 2,000 people).
 
-    .venv/bin/python benchmarks/bench_web_scale.py [--photos N] [--people N] [--repeat N] [--json]
+    .venv/bin/python -m benchmarks.bench_web_scale [--photos N] [--people N] [--repeat N] [--json]
 
 Builds the library once (benchmarks/synthetic_library.py; cached under
 ~/.cache/memories/web-scale/<photos>-<people>-v1, or --cache), then asks the web app, in process
@@ -24,19 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-REPO = Path(__file__).resolve().parents[1]
-for path in (REPO, REPO / "benchmarks"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-from synthetic_library import SyntheticLibrary, cached_synthetic_library  # noqa: E402
+from benchmarks.synthetic_library import SyntheticLibrary, cached_synthetic_library
 
 DEFAULT_CACHE = Path("~/.cache/memories/web-scale")
 BASE_URL = "http://127.0.0.1:8765"  # a loopback Host, as the app's Host check wants

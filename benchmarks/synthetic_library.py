@@ -1,6 +1,6 @@
 """A synthetic library that looks like a real user's: 8 years of photos in moments, ~30 cities, people.
 
-    .venv/bin/python benchmarks/synthetic_library.py ROOT [--photos N] [--people N] [--seed S]
+    .venv/bin/python -m benchmarks.synthetic_library ROOT [--photos N] [--people N] [--seed S]
 
 `build_synthetic_library(root)` writes a real library folder (the store's own schema, through
 `memories.store.Library`) and then builds its knowledge graph with the project's own code
@@ -40,11 +40,8 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from memories.store import Library  # noqa: E402
+from memories.store import Library
+from recognition.embeddings import unit_rows
 
 START = datetime(2017, 1, 1, tzinfo=UTC)
 YEARS = 8
@@ -411,14 +408,13 @@ def build_synthetic_library(
     landmarks = (
         np.stack([fx, fy], axis=1)[:, None, :] + unit[None] * np.stack([fw, fh], axis=1)[:, None, :]
     ).astype(np.float32)
-    centres = rng.normal(size=(people, EMBEDDING_DIM)).astype(np.float32)
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    centres = unit_rows(rng.normal(size=(people, EMBEDDING_DIM)).astype(np.float32))
     embedding = np.where(
         known[:, None],
         centres[np.maximum(faces.person, 0)],
         rng.normal(size=(face_count, EMBEDDING_DIM)).astype(np.float32) / math.sqrt(EMBEDDING_DIM),
     ) + rng.normal(0, 0.045, size=(face_count, EMBEDDING_DIM)).astype(np.float32)
-    embedding = (embedding / np.linalg.norm(embedding, axis=1, keepdims=True)).astype(np.float32)
+    embedding = unit_rows(embedding)
 
     # Confirmed faces: 1-5 per named person; a confirmed face scores 1.0 (as confirm_face writes).
     face_ids = np.arange(1, face_count + 1)

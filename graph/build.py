@@ -33,15 +33,15 @@ from typing import Any
 
 import networkx as nx
 
-from graph import derived
 from graph.dates import local_date, local_datetime
+from graph.derived import changed as forget_derived
 from graph.groups import find_groups
 from graph.places import Place, haversine_km, reverse_geocode
 from graph.records import LibraryDelta, LibrarySnapshot
 from graph.settings import DEFAULT_SETTINGS, GraphSettings
-from graph.trip_detection import MomentStop, detect_trips, trip_title
+from graph.trip_detection import MomentStop, detect_trips, trip_place, trip_title
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: trips carry `place_name`, the name their title leads with
 
 
 def node_id(kind: str, key: int | str) -> str:
@@ -171,7 +171,7 @@ def update_graph(
     graph: nx.Graph, delta: LibrarySnapshot | LibraryDelta, settings: GraphSettings | None = None
 ) -> nx.Graph:
     """Apply a delta (upserts by id, plus removals) in place and return the same graph."""
-    derived.changed(graph)
+    forget_derived(graph)
     if settings is None:
         settings = GraphSettings.from_json(graph.graph["settings"])
     else:
@@ -557,9 +557,10 @@ def _derive_trips(graph: nx.Graph, moments: list[str], settings: GraphSettings) 
                 distance = max(distance, km)
         start_day = graph.nodes[members[0].node]["start_date"]
         end_day = graph.nodes[members[-1].node]["end_date"] or start_day
+        place_name = trip_place(place_photos, settings)
         graph.add_node(
             trip, kind="trip", id=node_key(members[0].node),
-            title=trip_title(place_photos, start_day, end_day, settings),
+            title=trip_title(place_name, start_day, end_day), place_name=place_name,
             start_ts=members[0].start_ts, end_ts=members[-1].end_ts, start_date=start_day, end_date=end_day,
             moments=len(members), photos=sum(graph.nodes[s.node]["photos"] for s in members),
             max_distance_km=round(distance, 1),

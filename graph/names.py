@@ -1,9 +1,14 @@
-"""People by name or id, and how they are shown.
+"""People by name or id, and how they are shown: the one place for both.
+
+`label` is how a person is shown ("Ana", or "Person 7" for an unnamed one): every "Person N" the
+app shows comes from it. `person_id_in` reads an id back from a reference, and `match_person`
+holds the rules for matching a name, for the graph (`resolve_person`) and for the store
+(`memories.people.resolve_person`) alike.
 
 A reference may be a name ("Ana", any case), an id ("7"), a node id ("person:7") or the label an
-unnamed person is shown with ("Person 7"). Hidden people cannot be referred to: every query skips
-them. An unknown name raises `UnknownPersonError` listing close matches (difflib); a name two
-people share raises `AmbiguousPersonError` listing their ids.
+unnamed person is shown with ("Person 7"). Hidden people cannot be referred to in the graph: every
+query skips them. An unknown name raises `UnknownPersonError` listing close matches (difflib); a
+name two people share raises `AmbiguousPersonError` listing their ids.
 """
 
 from __future__ import annotations
@@ -11,11 +16,14 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import networkx as nx
 
+from graph.rows import PersonSummary
+
 _ID = re.compile(r"^(?:person:|person\s+)?(\d+)$", re.IGNORECASE)
+Key = TypeVar("Key")
 
 
 class PersonLookupError(LookupError):
@@ -38,11 +46,70 @@ class UnknownPlaceError(LookupError):
         self.matches = matches
 
 
+def label(person_id: int, name: str | None) -> str:
+    """How a person is shown: their name, or "Person 7" when they have none."""
+    return name if name else f"Person {person_id}"
+
+
 def person_label(attrs: dict[str, Any]) -> str:
-    return attrs["name"] or f"Person {attrs['id']}"
+    """The label of a person node's attributes."""
+    return label(attrs["id"], attrs["name"])
 
 
-def person_summary(graph: nx.Graph, person: str) -> dict[str, Any]:
+def person_id_in(reference: str | int) -> int | None:
+    """The id a reference gives: 7, "7", "person:7" or "Person 7" (any case); None for a name."""
+    match = _ID.match(str(reference).strip())
+    return int(match.group(1)) if match else None
+
+
+def unknown_id(person_id: int) -> UnknownPersonError:
+    return UnknownPersonError(f"no person with id {person_id}", [])
+
+
+def close_matches(text: str, names: Iterable[str]) -> list[str]:
+    """Up to 5 of `names` close to `text`: as typed, else ignoring case."""
+    ordered = sorted(set(names))
+    close = difflib.get_close_matches(text, ordered, n=5, cutoff=0.6)
+    if not close:
+        lowered = {n.casefold(): n for n in ordered}
+        close = [
+            lowered[c] for c in difflib.get_close_matches(text.casefold(), list(lowered), n=5, cutoff=0.6)
+        ]
+    return close
+
+
+def match_person(
+    reference: str | int, candidates: Iterable[tuple[Key, int, str | None]], *, suggest: bool = True
+) -> Key:
+    """The key of the one candidate (key, id, name) whose label is the reference, any case.
+
+    Two or more: `AmbiguousPersonError` (matches: their keys). None: `UnknownPersonError` with
+    close labels (suggest=False: no close-match search, which costs ~10 ms per unknown word among
+    2,000 names)."""
+    text = str(reference).strip()
+    wanted = text.casefold()
+    labels: list[str] = []
+    found: list[tuple[Key, int]] = []
+    for key, person_id, name in candidates:
+        shown = label(person_id, name)
+        labels.append(shown)
+        if shown.casefold() == wanted:
+            found.append((key, person_id))
+    if len(found) == 1:
+        return found[0][0]
+    if len(found) > 1:
+        ids = ", ".join(str(person_id) for _, person_id in found)
+        raise AmbiguousPersonError(
+            f"{len(found)} people are named {text!r} (ids {ids}); use an id", [str(k) for k, _ in found]
+        )
+    if not suggest:
+        raise UnknownPersonError(f"no person named {text!r}", [])
+    close = close_matches(text, labels)
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise UnknownPersonError(f"no person named {text!r}{hint}", close)
+
+
+def person_summary(graph: nx.Graph, person: str) -> PersonSummary:
     attrs = graph._node[person]
     return {"id": attrs["id"], "node": person, "name": attrs["name"], "label": person_label(attrs)}
 
@@ -52,34 +119,16 @@ def visible_people(graph: nx.Graph) -> list[str]:
 
 
 def resolve_person(graph: nx.Graph, reference: str | int, *, suggest: bool = True) -> str:
-    """The node id ("person:7") a user's reference means (suggest=False: no close-match search
-    for the error, which costs ~10 ms per unknown word among 2,000 names)."""
-    text = str(reference).strip()
-    match = _ID.match(text)
-    if match:
-        node = f"person:{int(match.group(1))}"
+    """The node id ("person:7") a user's reference means, among visible people (`match_person`)."""
+    person_id = person_id_in(reference)
+    if person_id is not None:
+        node = f"person:{person_id}"
         if node in graph and not graph._node[node]["hidden"]:
             return node
-        raise UnknownPersonError(f"no person {match.group(1)}", [])
-    wanted = text.casefold()
-    labels: dict[str, list[str]] = {}
-    for person in visible_people(graph):
-        labels.setdefault(person_label(graph._node[person]).casefold(), []).append(person)
-    found = labels.get(wanted, [])
-    if len(found) == 1:
-        return found[0]
-    if len(found) > 1:
-        ids = ", ".join(str(graph._node[p]["id"]) for p in found)
-        raise AmbiguousPersonError(f"{len(found)} people are named {text!r} (ids {ids}); use an id", found)
-    if not suggest:
-        raise UnknownPersonError(f"no person named {text!r}", [])
-    names = sorted({person_label(graph._node[p]) for p in visible_people(graph)})
-    close = difflib.get_close_matches(text, names, n=5, cutoff=0.6)
-    if not close:
-        lowered = {n.casefold(): n for n in names}
-        close = [lowered[c] for c in difflib.get_close_matches(wanted, list(lowered), n=5, cutoff=0.6)]
-    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise UnknownPersonError(f"no person named {text!r}{hint}", close)
+        raise unknown_id(person_id)
+    nodes = graph._node
+    candidates = ((p, nodes[p]["id"], nodes[p]["name"]) for p in visible_people(graph))
+    return match_person(reference, candidates, suggest=suggest)
 
 
 def resolve_people(graph: nx.Graph, references: Iterable[str | int]) -> list[str]:
@@ -126,7 +175,7 @@ def people_in_text(graph: nx.Graph, text: str) -> tuple[list[str], list[str]]:
     while start < len(words):
         for end in range(min(len(words), start + longest), start, -1):
             phrase = " ".join(words[start:end])
-            if phrase.casefold() in labels or (end == start + 1 and _ID.match(phrase)):
+            if phrase.casefold() in labels or (end == start + 1 and person_id_in(phrase) is not None):
                 one(phrase)
                 start = end
                 break

@@ -2,7 +2,8 @@
 
 Everything `update_graph` needs lives in the graph's nodes, edges and graph attributes (all JSON
 types, dict keys strings), so a loaded graph can be updated incrementally like a fresh one.
-Writes go to a temporary file renamed over the old one, so a crash never leaves half a graph.
+Writes go to a part file renamed over the old one (`boltons.fileutils.atomic_save`), so a crash
+never leaves half a graph.
 
 The layout is networkx's node-link format (`nx.node_link_graph(data, name="node",
 edges="edges")` reads it); it is written and read here directly because networkx's own
@@ -13,12 +14,12 @@ converters copy every attribute dict through keyword arguments, which doubled lo
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
+from boltons.fileutils import atomic_save
 
 from graph.build import FORMAT_VERSION
 
@@ -51,16 +52,11 @@ def save_graph(graph: nx.Graph, path: Path | str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     # dumps, not dump: json.dump streams through the pure-Python encoder, ~10x slower here.
     text = json.dumps(graph_to_node_link(graph), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    # A temporary name of its own: two processes saving at once (two `memories index` runs) must
-    # not rename each other's half-written file away.
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    # A part file of its own: two processes saving at once (two `memories index` runs) must not
+    # write into, or rename away, each other's half-written file. Bytes, not text_mode: boltons
+    # opens a text part file in the locale's encoding, and the graph is UTF-8 whatever the locale.
+    with atomic_save(str(target), part_file=f"{target.name}.{uuid.uuid4().hex}.part") as stream:
+        stream.write(text.encode("utf-8"))
     return target
 
 

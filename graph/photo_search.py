@@ -15,25 +15,26 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import networkx as nx
 
-from graph import derived
 from graph.build import neighbours_of_kind, node_key
 from graph.dates import parse_day
+from graph.derived import kept
 from graph.names import person_label, resolve_people, resolve_places, visible_people
+from graph.rows import AssetRow, TogetherRow
 
 Match = Literal["all", "any"]
 DateLike = str | date | datetime
 
 
-def asset_rows(graph: nx.Graph, assets: Sequence[str]) -> list[dict[str, Any]]:
+def asset_rows(graph: nx.Graph, assets: Sequence[str]) -> list[AssetRow]:
     """One JSON-ready row per asset: id, path, time, moment, place and the visible people in it."""
     nodes, adj = graph._node, graph._adj
     # Every visible person's (id, label) up front: a dict hit per face instead of a call.
     shown_as = {p: (nodes[p]["id"], person_label(nodes[p])) for p in visible_people(graph)}
-    rows = []
+    rows: list[AssetRow] = []
     for asset in assets:
         attrs = nodes[asset]
         place, moment = attrs["place"], attrs["moment"]
@@ -76,13 +77,13 @@ def _newest_key(attrs: dict[str, Any]) -> tuple[float, int]:
 def _newest_rank(graph: nx.Graph) -> dict[str, int]:
     """Each asset's position in time (larger is newer, by `_newest_key`), sorted once per graph
     state: ordering a page of 60,000 matches is then a dict lookup each, not a tuple built."""
-    kept = derived.kept(graph)
-    if "newest_rank" not in kept:
+    values = kept(graph)
+    if "newest_rank" not in values:
         nodes = graph._node
         assets = [n for n in nodes if n.startswith("asset:")]
         assets.sort(key=lambda a: _newest_key(nodes[a]))
-        kept["newest_rank"] = {asset: i for i, asset in enumerate(assets)}
-    return kept["newest_rank"]  # type: ignore[no-any-return]
+        values["newest_rank"] = {asset: i for i, asset in enumerate(assets)}
+    return values["newest_rank"]  # type: ignore[no-any-return]
 
 
 def _newest_accepted(graph: nx.Graph, accept: Callable[[str], bool], limit: int) -> list[str]:
@@ -117,28 +118,26 @@ def _newest_accepted(graph: nx.Graph, accept: Callable[[str], bool], limit: int)
     return [asset for _, asset in sorted(newest, reverse=True)]
 
 
-def search(
-    graph: nx.Graph,
-    people: Sequence[str | int] = (),
-    *,
-    match: Match = "all",
-    exclude: Sequence[str | int] = (),
-    place: str | None = None,
-    date_from: DateLike | None = None,
-    date_to: DateLike | None = None,
-    limit: int | None = None,
-) -> list[dict[str, Any]]:
+class Criteria(TypedDict, total=False):
+    """`find`'s keyword arguments, for the functions that hand them on (see `find` for each)."""
+
+    match: Match
+    exclude: Sequence[str | int]
+    place: str | None
+    date_from: DateLike | None
+    date_to: DateLike | None
+    limit: int | None
+
+
+def search(graph: nx.Graph, people: Sequence[str | int] = (), **criteria: Unpack[Criteria]) -> list[AssetRow]:
     """Visible photos matching every criterion given, newest first (time, then id, descending).
 
     people + match="all": photos showing every one of them; match="any": at least one.
     exclude: photos showing none of them. place: a town, region or country name or a place id.
     date_from / date_to: local days, inclusive ("2023-05-01", a date or a datetime).
+    limit: at most this many, the newest.
     """
-    found = find(
-        graph, people, match=match, exclude=exclude, place=place, date_from=date_from, date_to=date_to,
-        limit=limit,
-    )  # fmt: skip
-    return asset_rows(graph, found)
+    return asset_rows(graph, find(graph, people, **criteria))
 
 
 def find_page(
@@ -232,12 +231,14 @@ def _matching(
     if resolved["simple"] and not (first or last):  # the common case, without a call per photo
         nodes = graph._node
         return [
-            a for a in candidates if not nodes[a]["hidden"] and (places is None or nodes[a]["place"] in places)
+            a
+            for a in candidates
+            if not nodes[a]["hidden"] and (places is None or nodes[a]["place"] in places)
         ]
     return [a for a in candidates if accept(a)]
 
 
-def photos_together(graph: nx.Graph, people: Sequence[str | int]) -> list[dict[str, Any]]:
+def photos_together(graph: nx.Graph, people: Sequence[str | int]) -> list[TogetherRow]:
     """Photos showing all of `people` (two or more), by moment, the latest moment first.
 
     Each entry: the moment, its dates and place, and the ids of its photos with everyone, in
@@ -259,7 +260,7 @@ def photos_together(graph: nx.Graph, people: Sequence[str | int]) -> list[dict[s
             return (1, 0.0, 0)
         return (0, -graph._node[moment]["start_ts"], -node_key(moment))
 
-    rows = []
+    rows: list[TogetherRow] = []
     for moment in sorted(by_moment, key=moment_order):
         assets = sorted(by_moment[moment], key=lambda a: (graph._node[a]["taken_ts"] or 0.0, node_key(a)))
         attrs = graph._node[moment] if moment is not None else None

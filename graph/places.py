@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from graph.countries import country_name
 from graph.settings import DEFAULT_SETTINGS, GraphSettings
@@ -47,17 +48,20 @@ class Place:
         return f"{self.city}, {self.country}" if self.country else self.city
 
 
+def haversine_km_array(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> np.ndarray:
+    """Great-circle distances in km between points given in degrees, element by element (numpy
+    broadcasting: one point against many, rows against columns)."""
+    phi1, phi2 = np.radians(lat1), np.radians(lat2)
+    a = (
+        np.sin((phi2 - phi1) / 2) ** 2
+        + np.cos(phi1) * np.cos(phi2) * np.sin(np.radians(np.subtract(lon2, lon1)) / 2) ** 2
+    )
+    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a))))
+
+
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlmb = phi2 - phi1, math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
-
-
-def _haversine_rows(lat: np.ndarray, lon: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    phi1, phi2 = np.radians(lat), np.radians(lat2)
-    a = np.sin((phi2 - phi1) / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(np.radians(lon2 - lon) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+    """The great-circle distance in km between two points (degrees)."""
+    return float(haversine_km_array(lat1, lon1, lat2, lon2))
 
 
 @lru_cache(maxsize=1)
@@ -128,7 +132,7 @@ def reverse_geocode(
     _, indices = tree.query(points, k=k)
     indices = np.asarray(indices).reshape(len(points), k)
     towns = town_coords[indices]  # (n, k, 2)
-    distances = _haversine_rows(points[:, :1], points[:, 1:], towns[:, :, 0], towns[:, :, 1])
+    distances = haversine_km_array(points[:, :1], points[:, 1:], towns[:, :, 0], towns[:, :, 1])
     best = np.argmin(distances, axis=1)
     rows = np.arange(len(points))
     chosen, chosen_km = indices[rows, best], distances[rows, best]

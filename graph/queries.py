@@ -1,4 +1,5 @@
-"""Queries over the knowledge graph: plain functions returning plain data (lists of dicts).
+"""Queries over the knowledge graph: plain functions returning plain data (lists of dicts, typed
+by `graph.rows`).
 
 Each result is JSON-ready and flat enough for a table. Every ranking has a full, deterministic
 order: ties on the ranked quantity fall to the next field named in the function's docstring and
@@ -11,12 +12,21 @@ several times cheaper per step than its public views.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TypeVar
 
 import networkx as nx
 
 from graph.build import neighbours_of_kind, node_key
 from graph.names import person_label, person_summary, resolve_person, visible_people
+from graph.rows import (
+    GroupRow,
+    HomeRow,
+    LastSeenRow,
+    PersonRow,
+    PlaceRow,
+    TimelineRow,
+    TripRow,
+)
 from graph.settings import GraphSettings
 
 _DAY_S = 86400.0
@@ -30,14 +40,18 @@ def _place_label(graph: nx.Graph, place: str | None) -> str | None:
     return graph._node[place]["label"] if place is not None else None
 
 
-def _limited(rows: list[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
+Ranked = TypeVar("Ranked", PersonRow, GroupRow, PlaceRow, TripRow)
+
+
+def _limited(rows: list[Ranked], limit: int | None) -> list[Ranked]:
+    """The first `limit` rows (all for None), each given its 1-based `rank`."""
     rows = rows if limit is None else rows[: max(0, limit)]
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
     return rows
 
 
-def important_people(graph: nx.Graph, limit: int | None = 20) -> list[dict[str, Any]]:
+def important_people(graph: nx.Graph, limit: int | None = 20) -> list[PersonRow]:
     """People ranked by importance, with the parts of the score and a sentence saying why.
 
     score = w_f * frequency + w_r * recency + w_s * spread + w_c * centrality, each in [0, 1]:
@@ -56,7 +70,7 @@ def important_people(graph: nx.Graph, limit: int | None = 20) -> list[dict[str, 
     latest = graph.graph["latest_ts"] or 0.0
     library_years = max(1, len(graph.graph["years"]))
     others = max(1, len(people) - 1)
-    rows = []
+    rows: list[PersonRow] = []
     for person in people:
         attrs = graph._node[person]
         days_since = max(0.0, (latest - attrs["last_ts"]) / _DAY_S)
@@ -90,8 +104,12 @@ def important_people(graph: nx.Graph, limit: int | None = 20) -> list[dict[str, 
                 "last_seen": attrs["last_date"],
                 "years": len(attrs["years"]),
                 "people": attrs["people"],
-                **{k: round(v, 4) for k, v in parts.items()},
+                "frequency": round(parts["frequency"], 4),
+                "recency": round(parts["recency"], 4),
+                "spread": round(parts["spread"], 4),
+                "centrality": round(parts["centrality"], 4),
                 "reason": "; ".join(phrases[k] for k in by_weight),
+                "rank": 0,  # set by _limited
             }
         )
     rows.sort(key=lambda r: (-r["score"], -r["moments"], -r["photos"], r["id"]))
@@ -103,39 +121,36 @@ def _group_label(graph: nx.Graph, members: list[str]) -> str:
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " & " + labels[-1]
 
 
-def important_groups(graph: nx.Graph, limit: int | None = 20) -> list[dict[str, Any]]:
+def important_groups(graph: nx.Graph, limit: int | None = 20) -> list[GroupRow]:
     """Groups (see graph.groups) ranked by moments together, then last time together (latest
     first), then photos together, then size, then the group id.
     """
-    rows = []
+    keyed: list[tuple[tuple[int, float, int, int, str], GroupRow]] = []
     for group in graph.graph["groups"]:
         attrs = graph._node[group]
         members = [f"person:{i}" for i in attrs["members"]]
-        rows.append(
-            {
-                "node": group,
-                "label": _group_label(graph, members),
-                "members": [person_summary(graph, m) for m in members],
-                "size": len(members),
-                "moments": attrs["moments"],
-                "photos": attrs["photos"],
-                "first_together": attrs["first_date"],
-                "last_together": attrs["last_date"],
-                "years": len(attrs["years"]),
-                "reason": f"together in {attrs['moments']} moments over {len(attrs['years'])} years, "
-                f"last on {attrs['last_date']}",
-                "_last_ts": attrs["last_ts"],
-            }
-        )
-    rows.sort(key=lambda r: (-r["moments"], -r["_last_ts"], -r["photos"], -r["size"], r["node"]))
-    for row in rows:
-        del row["_last_ts"]
-    return _limited(rows, limit)
+        row: GroupRow = {
+            "node": group,
+            "label": _group_label(graph, members),
+            "members": [person_summary(graph, m) for m in members],
+            "size": len(members),
+            "moments": attrs["moments"],
+            "photos": attrs["photos"],
+            "first_together": attrs["first_date"],
+            "last_together": attrs["last_date"],
+            "years": len(attrs["years"]),
+            "reason": f"together in {attrs['moments']} moments over {len(attrs['years'])} years, "
+            f"last on {attrs['last_date']}",
+            "rank": 0,  # set by _limited
+        }
+        keyed.append(((-row["moments"], -attrs["last_ts"], -row["photos"], -row["size"], group), row))
+    keyed.sort(key=lambda kr: kr[0])
+    return _limited([row for _, row in keyed], limit)
 
 
-def frequent_places(graph: nx.Graph, limit: int | None = 20) -> list[dict[str, Any]]:
+def frequent_places(graph: nx.Graph, limit: int | None = 20) -> list[PlaceRow]:
     """Places ranked by distinct days with photos there, then moments, then photos, then id."""
-    rows = []
+    rows: list[PlaceRow] = []
     for place in graph.graph["places"]:
         attrs = graph._node[place]
         if attrs["photos"] == 0 and attrs["moments"] == 0:
@@ -153,18 +168,25 @@ def frequent_places(graph: nx.Graph, limit: int | None = 20) -> list[dict[str, A
                 "first_visit": attrs["first_date"],
                 "last_visit": attrs["last_date"],
                 "is_home": attrs["is_home"],
+                "rank": 0,  # set by _limited
             }
         )
     rows.sort(key=lambda r: (-r["days"], -r["moments"], -r["photos"], r["node"]))
     return _limited(rows, limit)
 
 
-def home(graph: nx.Graph) -> dict[str, Any] | None:
+def home(graph: nx.Graph) -> HomeRow | None:
     """The home the graph uses for trips: place, coordinates and where it came from."""
     found = graph.graph.get("home")
     if not found:
         return None
-    return {**found, "label": _place_label(graph, found["place"])}
+    return {
+        "place": found["place"],
+        "latitude": found["latitude"],
+        "longitude": found["longitude"],
+        "source": found["source"],
+        "label": _place_label(graph, found["place"]),
+    }
 
 
 def _people_in_moments(graph: nx.Graph, moments: list[str]) -> list[tuple[str, int]]:
@@ -176,9 +198,9 @@ def _people_in_moments(graph: nx.Graph, moments: list[str]) -> list[tuple[str, i
     return sorted(photos.items(), key=lambda kv: (-kv[1], node_key(kv[0])))
 
 
-def trips(graph: nx.Graph, limit: int | None = None) -> list[dict[str, Any]]:
-    """Trips, latest first (by start, then id), with their title, places and people."""
-    rows = []
+def trips(graph: nx.Graph, limit: int | None = None) -> list[TripRow]:
+    """Trips, latest first (by start, then id), with their title, the place it names, places and people."""
+    keyed: list[tuple[tuple[float, str], TripRow]] = []
     for trip in graph.graph["trips"]:
         attrs = graph._node[trip]
         moments = sorted(neighbours_of_kind(graph, trip, "moment"), key=lambda m: graph._node[m]["start_ts"])
@@ -189,25 +211,23 @@ def trips(graph: nx.Graph, limit: int | None = None) -> list[dict[str, Any]]:
                 place_photos[place] = place_photos.get(place, 0) + graph._node[moment]["photos"]
         places = sorted(place_photos.items(), key=lambda kv: (-kv[1], kv[0]))
         people = _people_in_moments(graph, moments)
-        rows.append(
-            {
-                "node": trip,
-                "title": attrs["title"],
-                "start": attrs["start_date"],
-                "end": attrs["end_date"],
-                "days": round((attrs["end_ts"] - attrs["start_ts"]) / _DAY_S, 1),
-                "moments": attrs["moments"],
-                "photos": attrs["photos"],
-                "max_distance_km": attrs["max_distance_km"],
-                "places": [graph._node[p]["label"] for p, _ in places],
-                "people": [person_label(graph._node[p]) for p, _ in people],
-                "_start_ts": attrs["start_ts"],
-            }
-        )
-    rows.sort(key=lambda r: (-r["_start_ts"], r["node"]))
-    for row in rows:
-        del row["_start_ts"]
-    return _limited(rows, limit)
+        row: TripRow = {
+            "node": trip,
+            "title": attrs["title"],
+            "place": attrs["place_name"],
+            "start": attrs["start_date"],
+            "end": attrs["end_date"],
+            "days": round((attrs["end_ts"] - attrs["start_ts"]) / _DAY_S, 1),
+            "moments": attrs["moments"],
+            "photos": attrs["photos"],
+            "max_distance_km": attrs["max_distance_km"],
+            "places": [graph._node[p]["label"] for p, _ in places],
+            "people": [person_label(graph._node[p]) for p, _ in people],
+            "rank": 0,  # set by _limited
+        }
+        keyed.append(((-attrs["start_ts"], trip), row))
+    keyed.sort(key=lambda kr: kr[0])
+    return _limited([row for _, row in keyed], limit)
 
 
 def _moment_photos_with(graph: nx.Graph, moment: str, people: list[str]) -> list[int]:
@@ -221,7 +241,7 @@ def _moment_photos_with(graph: nx.Graph, moment: str, people: list[str]) -> list
     return [node_key(a) for a in assets]
 
 
-def last_seen(graph: nx.Graph, person: str | int) -> dict[str, Any] | None:
+def last_seen(graph: nx.Graph, person: str | int) -> LastSeenRow | None:
     """The last moment with a person: when, where, with which photos. None if never seen."""
     node = resolve_person(graph, person)
     attrs = graph._node[node]
@@ -241,7 +261,7 @@ def last_seen(graph: nx.Graph, person: str | int) -> dict[str, Any] | None:
     }
 
 
-def person_timeline(graph: nx.Graph, person: str | int, limit: int | None = None) -> list[dict[str, Any]]:
+def person_timeline(graph: nx.Graph, person: str | int, limit: int | None = None) -> list[TimelineRow]:
     """Every moment with the person, oldest first (start, then id); `limit` keeps the latest ones.
 
     Each entry: when, where, how many of the person's photos, who else was there (by photos of
@@ -253,7 +273,7 @@ def person_timeline(graph: nx.Graph, person: str | int, limit: int | None = None
     )
     if limit is not None:
         moments = moments[-limit:] if limit > 0 else []
-    rows = []
+    rows: list[TimelineRow] = []
     for moment in moments:
         attrs = graph._node[moment]
         others = [(p, n) for p, n in _people_in_moments(graph, [moment]) if p != node]

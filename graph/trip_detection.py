@@ -63,19 +63,17 @@ def detect_trips(
     return trips
 
 
-def trip_title(
-    place_photos: dict[tuple[str, str, str], int], start_day: str, end_day: str, settings: GraphSettings
-) -> str:
-    """'Lisbon, May 2023': the trip's main city, else region, else country, else two countries.
+def trip_place(place_photos: dict[tuple[str, str, str], int], settings: GraphSettings) -> str | None:
+    """'Lisbon': the name a trip is titled by: its main city, else region, else country, else its
+    two main countries ('Portugal & Spain'); None when none of its photos has a place.
 
     `place_photos` counts photos per (city, region, country). A level names the trip when its
     top name holds `trip_title_min_share` of the photos and strictly more than the next one;
     the two countries of the last resort are the two with most photos, ties alphabetical.
     """
-    when = month_span_label(start_day, end_day)
     total = sum(place_photos.values())
     if total == 0:
-        return f"Trip, {when}"
+        return None
     for level in range(3):
         counts: dict[str, int] = {}
         for key, photos in place_photos.items():
@@ -85,5 +83,10 @@ def trip_title(
         runner_up = ranked[1][1] if len(ranked) > 1 else 0
         # A name must lead outright: two towns with half the photos each name neither.
         if ranked[0][1] >= settings.trip_title_min_share * total and ranked[0][1] > runner_up:
-            return f"{ranked[0][0]}, {when}"
-    return f"{ranked[0][0]} & {ranked[1][0]}, {when}"
+            return ranked[0][0]
+    return f"{ranked[0][0]} & {ranked[1][0]}"
+
+
+def trip_title(place: str | None, start_day: str, end_day: str) -> str:
+    """'Lisbon, May 2023' for the trip's place (`trip_place`) and days; 'Trip, May 2023' without one."""
+    return f"{place or 'Trip'}, {month_span_label(start_day, end_day)}"

@@ -10,8 +10,9 @@ import errno
 import json
 import sqlite3
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
 import typer
 
@@ -45,6 +46,12 @@ LibraryOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
+PersonArgument = Annotated[str, typer.Argument(help="Person id (7) or name.")]
+FaceArgument = Annotated[
+    int, typer.Argument(help="Face id (see `memories faces PERSON`, or the web photo page).")
+]
+Arguments = ParamSpec("Arguments")  # of a library function a verb calls
+Answer = TypeVar("Answer")
 
 
 def _open(library: Path | None, create: bool = False) -> Any:
@@ -68,7 +75,7 @@ def _emit(data: Any, as_json: bool, table: str) -> None:
         print(table)
 
 
-def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+def table(rows: Sequence[Mapping[str, Any]], columns: list[str]) -> str:
     """A plain aligned text table."""
     if not rows:
         return "(none)"
@@ -160,12 +167,18 @@ def fault_message(error: BaseException) -> str | None:
 
 
 # --- people ---------------------------------------------------------------------------------
-def _person_action(action: Any, *args: Any) -> Any:
-    from memories.people import PersonNotFound
-
+def _person_action(
+    library: Path | None,
+    action: Callable[Concatenate[Any, Arguments], Answer],
+    *args: Arguments.args,
+    **kwargs: Arguments.kwargs,
+) -> Answer:
+    """`action(library, *args, **kwargs)`; an unknown person or face, or a correction that cannot
+    be made, ends the command with its message."""
+    lib = _open(library)
     try:
-        return action(*args)
-    except (PersonNotFound, LookupError, ValueError) as error:
+        return action(lib, *args, **kwargs)
+    except (LookupError, ValueError) as error:
         _fail(str(error).strip("'\""))
 
 
@@ -208,14 +221,14 @@ def people(
 
 @app.command()
 def name(
-    person: Annotated[str, typer.Argument(help="Person id (7) or current name.")],
+    person: PersonArgument,
     new_name: Annotated[str, typer.Argument(metavar="NAME", help="The name to give.")],
     library: LibraryOption = None,
 ) -> None:
     """Name a person. The name survives every re-cluster."""
     from memories.people import name_person
 
-    person_id = _person_action(name_person, _open(library), person, new_name)
+    person_id = _person_action(library, name_person, person, new_name)
     print(f"person {person_id} is now {' '.join(new_name.split())!r}")
 
 
@@ -228,13 +241,13 @@ def merge(
     """Merge two people into one (the first keeps its id). Re-clustering never splits them again."""
     from memories.people import merge_people
 
-    kept = _person_action(merge_people, _open(library), person, other)
+    kept = _person_action(library, merge_people, person, other)
     print(f"merged {other} into person {kept}")
 
 
 @app.command()
 def reject(
-    face_id: Annotated[int, typer.Argument(help="Face id (see `memories faces PERSON`).")],
+    face_id: FaceArgument,
     from_person: Annotated[
         str | None, typer.Option("--from", help="The person it is not (default: its current person).")
     ] = None,
@@ -243,13 +256,13 @@ def reject(
     """Say a face is not this person. It never comes back to them."""
     from memories.people import reject_face
 
-    person_id = _person_action(reject_face, _open(library), face_id, from_person)
+    person_id = _person_action(library, reject_face, face_id, from_person)
     print(f"face {face_id} is not person {person_id}")
 
 
 @app.command()
 def confirm(
-    face_id: Annotated[int, typer.Argument(help="Face id.")],
+    face_id: FaceArgument,
     person: Annotated[
         str | None, typer.Option("--person", help="Who it is (default: its current person).")
     ] = None,
@@ -258,47 +271,46 @@ def confirm(
     """Confirm a face: it anchors its person in every re-cluster."""
     from memories.people import confirm_face
 
-    person_id = _person_action(confirm_face, _open(library), face_id, person)
+    person_id = _person_action(library, confirm_face, face_id, person)
     print(f"face {face_id} confirmed as person {person_id}")
 
 
 @app.command("name-face")
 def name_face(
-    face_id: Annotated[int, typer.Argument(help="Face id (memories faces, or the web photo page).")],
+    face_id: FaceArgument,
     name: Annotated[str, typer.Argument(help="Who it is: an existing name, or a new person's.")],
     library: LibraryOption = None,
 ) -> None:
     """Name one face: it is confirmed as the person of that name, a new person if needed."""
     from memories.people import name_face as name_one_face
 
-    person_id = _person_action(name_one_face, _open(library), face_id, name)
+    person_id = _person_action(library, name_one_face, face_id, name)
     print(f"face {face_id} is {name} (person {person_id})")
 
 
 @app.command()
 def hide(
-    person: Annotated[str, typer.Argument(help="Person id or name.")],
+    person: PersonArgument,
     unhide: Annotated[bool, typer.Option("--unhide", help="Show the person again.")] = False,
     library: LibraryOption = None,
 ) -> None:
     """Hide a person from the People album, search and memories (or show them again)."""
     from memories.people import hide_person
 
-    person_id = _person_action(hide_person, _open(library), person, not unhide)
+    person_id = _person_action(library, hide_person, person, not unhide)
     print(f"person {person_id} {'shown' if unhide else 'hidden'}")
 
 
 @app.command()
 def faces(
-    person: Annotated[str, typer.Argument(help="Person id or name.")],
+    person: PersonArgument,
     library: LibraryOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """A person's faces: face id, photo, date, confirmed."""
     from memories.people import faces_of, resolve_person
 
-    lib = _open(library)
-    rows = faces_of(lib, _person_action(resolve_person, lib, person))
+    rows = _person_action(library, lambda lib, who: faces_of(lib, resolve_person(lib, who)), person)
     _emit(rows, as_json, table(rows, ["id", "asset_id", "taken_at", "confirmed", "quality", "path"]))
 
 
@@ -487,13 +499,20 @@ graph_app = typer.Typer(
 app.add_typer(graph_app, name="graph")
 
 
-def _graph_call(library: Path | None, query: str, *args: Any, **kwargs: Any) -> Any:
+def _graph_call(
+    library: Path | None,
+    query: Callable[Concatenate[Any, Arguments], Answer],
+    *args: Arguments.args,
+    **kwargs: Arguments.kwargs,
+) -> Answer:
+    """`query(graph, *args, **kwargs)` on the library's knowledge graph; a person or place it does
+    not know ends the command with its message."""
     import graph as kg
     from memories.graph_store import load
 
     lib = _open(library)
     try:
-        return getattr(kg, query)(load(lib), *args, **kwargs)
+        return query(load(lib), *args, **kwargs)
     except (kg.PersonLookupError, kg.UnknownPlaceError, ValueError) as error:
         _fail(str(error).strip("'\""))
 
@@ -506,28 +525,36 @@ def graph_important(
     library: LibraryOption = None, limit: LimitOption = 20, as_json: JsonOption = False
 ) -> None:
     """Important people, ranked, with why (frequency, recency, spread over years, centrality)."""
-    rows = _graph_call(library, "important_people", limit=limit)
+    import graph as kg
+
+    rows = _graph_call(library, kg.important_people, limit=limit)
     _emit(rows, as_json, table(rows, ["rank", "id", "label", "score", "moments", "photos", "reason"]))
 
 
 @graph_app.command("groups")
 def graph_groups(library: LibraryOption = None, limit: LimitOption = 20, as_json: JsonOption = False) -> None:
     """Groups of people who appear together across several moments."""
-    rows = _graph_call(library, "important_groups", limit=limit)
+    import graph as kg
+
+    rows = _graph_call(library, kg.important_groups, limit=limit)
     _emit(rows, as_json, table(rows, ["rank", "label", "size", "moments", "reason"]))
 
 
 @graph_app.command("places")
 def graph_places(library: LibraryOption = None, limit: LimitOption = 20, as_json: JsonOption = False) -> None:
     """Frequent places (offline reverse geocoding of moments), home marked."""
-    rows = _graph_call(library, "frequent_places", limit=limit)
+    import graph as kg
+
+    rows = _graph_call(library, kg.frequent_places, limit=limit)
     _emit(rows, as_json, table(rows, ["rank", "label", "days", "moments", "photos", "is_home", "last_visit"]))
 
 
 @graph_app.command("trips")
 def graph_trips(library: LibraryOption = None, as_json: JsonOption = False) -> None:
     """Trips: consecutive moments away from home, with a title like "Lisbon, May 2023"."""
-    rows = _graph_call(library, "trips")
+    import graph as kg
+
+    rows = _graph_call(library, kg.trips)
     shown = [{**r, "people": ", ".join(r["people"])} for r in rows]
     _emit(rows, as_json, table(shown, ["title", "start", "end", "moments", "photos", "people"]))
 
@@ -539,7 +566,9 @@ def graph_last_seen(
     as_json: JsonOption = False,
 ) -> None:
     """The last moment you photographed a person."""
-    row = _graph_call(library, "last_seen", person)
+    import graph as kg
+
+    row = _graph_call(library, kg.last_seen, person)
     text = (
         "never"
         if not row
@@ -555,7 +584,9 @@ def graph_timeline(
     as_json: JsonOption = False,
 ) -> None:
     """A person's moments, newest first."""
-    rows = _graph_call(library, "person_timeline", person)
+    import graph as kg
+
+    rows = _graph_call(library, kg.person_timeline, person)
     _emit(rows, as_json, table(rows, ["moment", "start", "end", "place", "photos"]))
 
 
@@ -566,7 +597,9 @@ def graph_together(
     as_json: JsonOption = False,
 ) -> None:
     """Photos showing all of these people, by moment."""
-    rows = _graph_call(library, "photos_together", people)
+    import graph as kg
+
+    rows = _graph_call(library, kg.photos_together, people)
     _emit(rows, as_json, table(rows, ["moment", "start", "place", "photos"]))
 
 
@@ -587,9 +620,11 @@ def search(
     as_json: JsonOption = False,
 ) -> None:
     """Find photos by the people in them (compound person search), place and dates."""
+    import graph as kg
+
     rows = _graph_call(
         library,
-        "search",
+        kg.search,
         people or [],
         match="any" if any_ else "all",
         exclude=exclude or [],
@@ -670,7 +705,8 @@ def make(
     title and end cards, and a soundtrack (synthesised for the mood, or your music cut to its beats)."""
     from memories.making import NoSuchMemory
     from memories.making import make as make_memory
-    from memories.render import AudioError, RenderError
+    from memories.render.audiofile import AudioError
+    from memories.render.plan import RenderError
 
     try:
         result = make_memory(
@@ -711,7 +747,8 @@ def export(
     """Render every suggestion of a theme; those already rendered to this folder and unchanged are
     skipped, and one that cannot be made is named on stderr while the rest go on."""
     from memories.making import NoSuchMemory, export_theme
-    from memories.render import AudioError, RenderError
+    from memories.render.audiofile import AudioError
+    from memories.render.plan import RenderError
 
     if not all_:
         _fail("say --all to render every suggestion of the theme")
@@ -910,6 +947,7 @@ def demo(
     rows = [p.as_dict() for p in people_module.list_people(lib)]
     print("== memories people\n" + table(rows, ["id", "label", "photos", "faces"]))
     import graph as kg
+    from graph.names import label
     from memories.graph_store import load
 
     g = load(lib)
@@ -926,10 +964,9 @@ def demo(
         _fail("no Together memory found in the samples")
     output.mkdir(parents=True, exist_ok=True)
     target = output / "together.mp4"
-    print(f"== memories make together --people {','.join(together['people'])} --length short -o {target}")
-    result = making.make(
-        lib, "together", target, people=together["people"], length="short", progress=_render_progress()
-    )
+    featured = [label(i, name) for i, name in zip(together["person_ids"], together["people"], strict=True)]
+    print(f"== memories make together --people {','.join(featured)} --length short -o {target}")
+    result = making.make(lib, "together", target, people=featured, length="short", progress=_render_progress())
     print(
         f"wrote {result['video']} ({result['duration']} s, {result['photos']} photos, "
         f"rendered in {result['render_seconds']} s), poster {result['poster']}"

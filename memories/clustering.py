@@ -26,6 +26,7 @@ import numpy as np
 
 from memories.people import canonical, person_named, refresh_key_faces
 from memories.store import Library, from_blob
+from recognition.embeddings import unit_rows
 
 
 @dataclass
@@ -345,8 +346,7 @@ def cluster_confidence(faces: np.ndarray, person_of_row: np.ndarray) -> np.ndarr
     scores = np.zeros(len(person_of_row), dtype=np.float32)
     for person in np.unique(person_of_row[person_of_row >= 0]):
         rows = np.flatnonzero(person_of_row == person)
-        mean = faces[rows].mean(axis=0)
-        mean /= max(float(np.linalg.norm(mean)), 1e-12)
+        mean = unit_rows(faces[rows].mean(axis=0))
         distance = np.linalg.norm(faces[rows] - mean, axis=1)
         scores[rows] = np.clip(1.0 - distance / CONFIDENCE_ZERO_DISTANCE, 0.0, 1.0)
     return scores

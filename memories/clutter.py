@@ -23,10 +23,10 @@ this is a measured classifier on hand-built features, small enough to read:
   level (background).
 
 A picture without text blocks is never clutter (only, perhaps, blank). Otherwise a logistic model on
-these features (weights below, fitted on one half of benchmarks/clutter_check.py's check set) gives a
+these features (weights below, fitted on one half of benchmarks/bench_clutter.py's check set) gives a
 score; the picture is clutter above CLUTTER_THRESHOLD, set so that almost no real photo of the fitting
 half is lost (a user's photo of people vanishing from their memories is the worse error), and a second
-small logistic model names the kind. `python benchmarks/clutter_check.py` measures both on the
+small logistic model names the kind. `python -m benchmarks.bench_clutter` measures both on the
 held-out half: recall per kind, the false-positive rate on real photos and the time per photo.
 
 Measured (held-out half, seed 13): 4 of 758 real photos left out (0.53%; three are versions of one
@@ -140,7 +140,7 @@ TEXT_MIN = 0.002
 # --- The clutter model ---------------------------------------------------------------------------
 # Logistic regression (scikit-learn, C=10, real photos weighted 10 to 1: the costly error is losing a
 # real photo) on the fitting half of the check set, with the standardisation folded into the weights:
-# score = CLUTTER_INTERCEPT + sum(weight * feature). Printed by `benchmarks/clutter_check.py --fit`.
+# score = CLUTTER_INTERCEPT + sum(weight * feature). Printed by `python -m benchmarks.bench_clutter --fit`.
 CLUTTER_WEIGHTS: dict[str, float] = {
     "text_share": 25.277,
     "text_patch": 79.526,

@@ -5,7 +5,7 @@ with clear, accepted faces, that are sharp, that are not near-duplicates of a be
 (perceptual hash), spread over the moments, then put them in time order and pick the key photo
 for the poster. Hidden photos and faces the user rejected never count.
 
-The hashes (dHash, pHash) and the sharpness measure are pure functions of a greyscale array;
+The perceptual hash (pHash) and the sharpness measure are pure functions of a greyscale array;
 `fingerprint` is the one function that reads a file (`fingerprint_pixels` measures a video's
 poster frame the same way).
 
@@ -123,13 +123,6 @@ def _grey_small(grey: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(np.asarray(grey, dtype=np.float32), (width, height), interpolation=cv2.INTER_AREA)
 
 
-def dhash(grey: np.ndarray) -> int:
-    """Difference hash: is each pixel of a 9x8 copy brighter than its right neighbour (64 bits)."""
-    small = _grey_small(grey, HASH_SIDE + 1, HASH_SIDE)
-    bits = (small[:, 1:] > small[:, :-1]).ravel()
-    return int(np.packbits(bits).view(">u8")[0])
-
-
 def phash(grey: np.ndarray) -> int:
     """Perceptual hash: signs of the 8x8 lowest DCT frequencies of a 32x32 copy against their median."""
     small = _grey_small(grey, PHASH_DCT_SIDE, PHASH_DCT_SIDE)
@@ -182,19 +175,28 @@ def fingerprint_pixels(rgb: np.ndarray) -> Fingerprint:
 
 
 # --- selection (pure) ------------------------------------------------------------------------
+def _short_side(photo: CandidatePhoto) -> int:
+    return max(1, min(photo.width, photo.height))
+
+
+def _counts(face: CandidateFace, short: int, settings: CurationSettings) -> bool:
+    """A face that counts in a memory: clear, and at least `min_face_fraction` of the short side."""
+    return face.clear and min(face.box[2], face.box[3]) >= settings.min_face_fraction * short
+
+
+def _featured(
+    photo: CandidatePhoto, people: set[Hashable], settings: CurationSettings
+) -> list[CandidateFace]:
+    """Featured people's faces that count and that the user has not rejected."""
+    short = _short_side(photo)
+    return [f for f in photo.faces if f.person in people and not f.rejected and _counts(f, short, settings)]
+
+
 def featured_faces(
     photo: CandidatePhoto, people: set[Hashable], settings: CurationSettings = DEFAULT_SETTINGS
 ) -> list[tuple[float, float, float, float]]:
     """Boxes of featured people's faces that are clear, not rejected and big enough."""
-    short = max(1, min(photo.width, photo.height))
-    return [
-        face.box
-        for face in photo.faces
-        if face.person in people
-        and face.clear
-        and not face.rejected
-        and min(face.box[2], face.box[3]) >= settings.min_face_fraction * short
-    ]
+    return [face.box for face in _featured(photo, people, settings)]
 
 
 def faces_to_keep(photo: CandidatePhoto, people: set[Hashable]) -> list[tuple[float, float, float, float]]:
@@ -203,12 +205,8 @@ def faces_to_keep(photo: CandidatePhoto, people: set[Hashable]) -> list[tuple[fl
     count, so the crop goes to the people in the photo rather than drift at random."""
     if people:
         return [face.box for face in photo.faces if face.person in people and not face.rejected]
-    short = max(1, min(photo.width, photo.height))
-    return [
-        face.box
-        for face in photo.faces
-        if face.clear and min(face.box[2], face.box[3]) >= DEFAULT_SETTINGS.min_face_fraction * short
-    ]
+    short = _short_side(photo)
+    return [face.box for face in photo.faces if _counts(face, short, DEFAULT_SETTINGS)]
 
 
 def other_faces(photo: CandidatePhoto, people: set[Hashable]) -> list[tuple[float, float, float, float]]:
@@ -224,17 +222,10 @@ def score(
     settings: CurationSettings = DEFAULT_SETTINGS,
 ) -> float:
     """0..1: share of featured people visible, size of their faces, sharpness relative to the median."""
-    short = max(1, min(photo.width, photo.height))
-    visible = {
-        face.person
-        for face in photo.faces
-        if face.person in people
-        and face.clear
-        and not face.rejected
-        and min(face.box[2], face.box[3]) >= settings.min_face_fraction * short
-    }
-    people_term = len(visible) / len(people) if people else 1.0
-    sizes = [min(b[2], b[3]) / short for b in featured_faces(photo, people, settings)]
+    short = _short_side(photo)
+    faces = _featured(photo, people, settings)
+    people_term = len({face.person for face in faces}) / len(people) if people else 1.0
+    sizes = [min(face.box[2], face.box[3]) / short for face in faces]
     size_term = min(1.0, max(sizes) / settings.full_face_fraction) if sizes else (0.0 if people else 0.5)
     sharp_term = 0.5
     if photo.sharpness is not None and median_sharpness > 0:

@@ -19,10 +19,7 @@ import numpy as np
 from memories import settings
 from memories.store import Library, from_blob
 from recognition.cluster_settings import PASS1
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+from recognition.embeddings import unit_rows
 
 
 def assign_faceless(library: Library) -> int:
@@ -70,12 +67,12 @@ def _nearest_person(
     face_id, asset = int(row["id"]), int(row["asset_id"])  # type: ignore[index]
     if body is None:
         return None, 0.0
-    x = _unit(body[None].astype(np.float64))[0]
+    x = unit_rows(body.astype(np.float64)).astype(np.float64)
     distances = []
     for person, members in people.items():
         if person in in_photo.get(asset, set()) or (face_id, person) in rejected:
             continue
-        nearest = np.linalg.norm(_unit(np.stack(members).astype(np.float64)) - x, axis=1).min()
+        nearest = np.linalg.norm(unit_rows(np.stack(members).astype(np.float64)) - x, axis=1).min()
         distances.append((float(nearest), person))
     if not distances:
         return None, 0.0

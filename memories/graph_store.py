@@ -116,7 +116,3 @@ def load(library: Library) -> nx.Graph:
             kg.save_graph(current, library.graph_path)
         return current
     return rebuild_graph(library)
-
-
-def graph_query(library: Library, name: str, **kwargs: Any) -> Any:
-    return getattr(kg, name)(load(library), **kwargs)

@@ -14,10 +14,11 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import networkx as nx
 
+from graph.names import resolve_people
 from memories import memory_choices as choices
 from memories import settings, videos
 from memories.curation import (
@@ -32,14 +33,14 @@ from memories.curation import (
 )
 from memories.graph_store import load as load_graph
 from memories.photos import PhotoError
-from memories.render import Clip, MemoryPlan, PlanPhoto, render_memory
 from memories.render import settings as render_settings
+from memories.render.plan import Clip, MemoryPlan, PlanPhoto
 from memories.render.storyboard import clip_seconds
-from memories.render.video import render_is_complete
+from memories.render.video import render_is_complete, render_memory
 from memories.store import Library
 from themes.loader import load_themes
 from themes.model import Theme
-from themes.rules import RULES, Candidate, within_year
+from themes.rules import RULES, Candidate, RuleInput, within_year
 
 Progress = Callable[..., None]
 
@@ -57,12 +58,6 @@ def themes_for(library: Library) -> dict[str, Theme]:
     return catalog.themes
 
 
-def _resolve_people(graph: nx.Graph, references: list[str]) -> list[str]:
-    import graph as kg
-
-    return kg.resolve_people(graph, references)
-
-
 def candidates(
     library: Library,
     theme: Theme,
@@ -77,24 +72,16 @@ def candidates(
     """The theme's memories as the user wants them: the rule's candidates after the filters, the
     user's feature choices and photos taken out; hidden and dismissed ones left out unless asked."""
     graph = graph if graph is not None else load_graph(library)
-    params = dict(theme.params)
-    if people:
-        params["people_sets"] = [_resolve_people(graph, people)]
+    asked = tuple(resolve_people(graph, people)) if people else ()
     rule = RULES.get(theme.query)
     if rule is None:
         raise NoSuchMemory(f"theme {theme.id!r} ({theme.source}) names an unknown query {theme.query!r}")
-    found = rule(graph, params, today or date.today())
-    if people:
-        wanted = {int(graph.nodes[p]["id"]) for p in params["people_sets"][0]}
+    found = rule(RuleInput(graph, today or date.today(), theme.params, asked))
+    if asked:
+        wanted = {int(graph.nodes[p]["id"]) for p in asked}
         found = [c for c in found if not c.people or wanted <= set(c.people) or theme.query == "trip"]
     if place:
-        needle = place.casefold()
-        found = [
-            c
-            for c in found
-            if needle in str(c.context.get("place", "")).casefold()
-            or any(needle in str(p).casefold() for p in c.context.get("places", []))
-        ]
+        found = [c for c in found if choices.matches_place(c, place)]
     if year:
         narrowed = (within_year(graph, c, year) for c in found)
         found = [c for c in narrowed if c is not None]
@@ -106,14 +93,32 @@ def candidates(
     return [c for c in found if len(c.assets) >= theme.min_photos]
 
 
-def suggest(library: Library, today: date | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+class Suggestion(TypedDict):
+    """One row of `suggest` (JSON for `memories suggest --json` and the web page)."""
+
+    key: str
+    theme: str
+    title: str
+    subtitle: str
+    reason: str
+    people: list[str | None]  # featured people's names (None: not named yet)
+    person_ids: list[int]
+    photos: int
+    score: float
+    video: str | None  # the rendered movie, when made and still there
+    poster: str | None
+    render_id: int | None
+    cover: int | None  # the asset shown for it
+
+
+def suggest(library: Library, today: date | None = None, limit: int | None = None) -> list[Suggestion]:
     """Every theme's candidates, titled, best first; with where its render is, if made."""
     graph = load_graph(library)
     rendered = {
         r["key"]: (int(r["id"]), r["path"]) for r in library.db.execute("SELECT id, key, path FROM renders")
     }
     chosen_covers = {k: c.key_asset_id for k, c in choices.memory_choices(library).items()}
-    rows = []
+    rows: list[Suggestion] = []
     for theme in themes_for(library).values():
         for candidate in candidates(library, theme, today=today, graph=graph):
             title, subtitle = titles(library, theme, candidate)
@@ -216,7 +221,9 @@ def plan(
             )
             for i, photo in enumerate(chosen.photos)
         ),
-        people=tuple(candidate.context.get("people", [])),
+        # Names as the titles see them: None for someone not named yet (kept as it was; the plan's
+        # people are typed str).
+        people=tuple(candidate.context.get("people", [])),  # type: ignore[arg-type]
         mood=mood,
         length=length,
         seconds=None if paced >= nominal else float(max(round(paced), render_settings.MIN_MEMORY_S)),
@@ -498,7 +505,13 @@ def export_theme(
         try:
             results.append(
                 render_candidate(
-                    library, theme, candidate, output, length=length, size=size, progress=progress,
+                    library,
+                    theme,
+                    candidate,
+                    output,
+                    length=length,
+                    size=size,
+                    progress=progress,
                     skip_unchanged=True,
                 )
             )

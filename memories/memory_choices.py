@@ -110,7 +110,9 @@ def remove_photo(library: Library, key: str, asset_id: int, removed: bool = True
     """Take a photo out of one memory (or put it back)."""
     with library.transaction() as db:
         if removed:
-            db.execute("INSERT OR IGNORE INTO memory_removed_photos (key, asset_id) VALUES (?, ?)", (key, asset_id))
+            db.execute(
+                "INSERT OR IGNORE INTO memory_removed_photos (key, asset_id) VALUES (?, ?)", (key, asset_id)
+            )
         else:
             db.execute("DELETE FROM memory_removed_photos WHERE key = ? AND asset_id = ?", (key, asset_id))
 
@@ -156,10 +158,12 @@ def _asset_place(graph: nx.Graph, asset: int) -> str:
     return str(graph.nodes[place].get("label", place)) if place and place in graph else ""
 
 
-def _matches_place(candidate: Candidate, place: str) -> bool:
+def matches_place(candidate: Candidate, place: str) -> bool:
+    """Whether a memory is about a place: its place or one of its places contains the name
+    (case-insensitive): "lisbon" matches "Lisbon" and "Lisbon, Portugal"."""
     needle = place.casefold()
     names = [str(candidate.context.get("place") or ""), *map(str, candidate.context.get("places", []))]
-    return any(needle == n.casefold() or needle in n.casefold() for n in names if n)
+    return any(needle in n.casefold() for n in names if n)
 
 
 def apply_features(graph: nx.Graph, found: list[Candidate], choices: list[FeatureChoice]) -> list[Candidate]:
@@ -184,11 +188,11 @@ def apply_features(graph: nx.Graph, found: list[Candidate], choices: list[Featur
                     score *= FEATURE_LESS_FACTOR
             elif choice.kind == "place":
                 if choice.level == "never":
-                    if _matches_place(candidate, choice.value):
+                    if matches_place(candidate, choice.value):
                         assets = []
                     needle = choice.value.casefold()
                     assets = [a for a in assets if needle not in _asset_place(graph, a).casefold()]
-                elif _matches_place(candidate, choice.value):
+                elif matches_place(candidate, choice.value):
                     score *= FEATURE_LESS_FACTOR
             else:
                 first, last = parse_span(choice.value)

@@ -13,22 +13,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
+from graph.places import haversine_km_array
 from memories import settings
 from memories.store import Library
-
-EARTH_RADIUS_KM = 6371.0088
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlmb = phi2 - phi1, math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 def split_moments(
@@ -43,23 +34,28 @@ def split_moments(
     """Moment index per photo (photos given in capture order; NaN latitude = no GPS)."""
     count = len(timestamps)
     labels = np.zeros(count, dtype=np.int64)
-    current, start_ts = 0, timestamps[0] if count else 0.0
-    last_lat, last_lon = math.nan, math.nan
-    for i in range(count):
-        if i:
-            gap = timestamps[i] - timestamps[i - 1]
-            jump = (
-                haversine_km(last_lat, last_lon, latitudes[i], longitudes[i])
-                if not (math.isnan(latitudes[i]) or math.isnan(last_lat))
-                else 0.0
-            )
-            if gap > max_gap_s or jump > max_jump_km or timestamps[i] - start_ts > max_span_s:
-                current += 1
-                start_ts = timestamps[i]
-                last_lat = last_lon = math.nan
+    if not count:
+        return labels
+    # The jump from the last photo with GPS before each photo, computed for all photos at once; in
+    # the loop it counts only when that photo is in the current moment (a new moment starts
+    # without a last position).
+    has_gps = ~np.isnan(latitudes)
+    last_gps = np.maximum.accumulate(np.where(has_gps, np.arange(count), -1))
+    previous_gps = np.concatenate(([-1], last_gps[:-1]))
+    jumps = np.zeros(count)
+    measured = has_gps & (previous_gps >= 0)
+    before = previous_gps[measured]
+    jumps[measured] = haversine_km_array(
+        latitudes[before], longitudes[before], latitudes[measured], longitudes[measured]
+    )
+    times, jump_km, gps_before = timestamps.tolist(), jumps.tolist(), previous_gps.tolist()  # fast scalars
+    current, start_ts, start_index = 0, times[0], 0
+    for i in range(1, count):
+        jump = jump_km[i] if gps_before[i] >= start_index else 0.0
+        if times[i] - times[i - 1] > max_gap_s or jump > max_jump_km or times[i] - start_ts > max_span_s:
+            current += 1
+            start_ts, start_index = times[i], i
         labels[i] = current
-        if not math.isnan(latitudes[i]):
-            last_lat, last_lon = latitudes[i], longitudes[i]
     return labels
 
 
@@ -166,7 +162,3 @@ def list_moments(library: Library) -> list[Moment]:
         )
         for r in library.db.execute("SELECT * FROM moments ORDER BY start_ts, id")
     ]
-
-
-def utc_iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat()

@@ -10,16 +10,16 @@ the rows it touched as they were before, so `undo_last` can put them back exactl
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypedDict
 
-from memories.store import Library
+from graph.names import PersonLookupError, UnknownPersonError, label, match_person, person_id_in, unknown_id
+from memories.store import Library, one_row
 
 # Longer than any real name (and than a page can show); a pasted paragraph is a mistake, not a name.
 MAX_NAME_CHARS = 200
@@ -28,8 +28,8 @@ MAX_NAME_CHARS = 200
 SORTS = ("photos", "name", "recent")
 
 
-class PersonNotFound(LookupError):
-    """An id or name that matches no person; the message lists close matches."""
+# An id or name that matches no person; the message lists close matches (`graph.names`).
+PersonNotFound = UnknownPersonError
 
 
 @dataclass
@@ -47,10 +47,6 @@ class PersonRow:
         return asdict(self)
 
 
-def label(person_id: int, name: str | None) -> str:
-    return name if name else f"Person {person_id}"
-
-
 def canonical(db: sqlite3.Connection, person_id: int) -> int:
     """Follow merges to the person that absorbed this one."""
     seen = set()
@@ -62,35 +58,25 @@ def canonical(db: sqlite3.Connection, person_id: int) -> int:
         person_id = int(row[0])
 
 
-def _id_text(reference: str | int) -> str:
-    """The digits of 7, "7", "person:7" or "Person 7"; any other text unchanged (a name)."""
-    text = str(reference).strip()
-    for prefix in ("person:", "Person "):
-        if text.startswith(prefix) and text[len(prefix) :].isdigit():
-            text = text[len(prefix) :]
-    return text
+def _own_id(library: Library, reference: str | int) -> int:
+    """A person's own id, not followed through merges ("7", "Person 7"); a name resolves as usual."""
+    person_id = person_id_in(reference)
+    if person_id is None:
+        return resolve_person(library, reference)
+    if library.db.execute("SELECT 1 FROM people WHERE id = ?", (person_id,)).fetchone() is None:
+        raise unknown_id(person_id)
+    return person_id
 
 
 def resolve_person(library: Library, reference: str | int) -> int:
-    """A person id from "7", "person:7", "Person 7" or a name (case-insensitive)."""
+    """A person id from 7, "7", "person:7", "Person 7" (an id is followed through merges) or a
+    name, any case, by the rules of `graph.names.match_person`. Unlike the graph's, hidden people
+    can be named here: a correction (showing them again) may be about them."""
     db = library.db
-    text = _id_text(reference)
-    if text.isdigit():
-        row = db.execute("SELECT id FROM people WHERE id = ?", (int(text),)).fetchone()
-        if row is None:
-            raise PersonNotFound(f"no person with id {text}")
-        return canonical(db, int(row[0]))
-    rows = db.execute(
-        "SELECT id FROM people WHERE name = ? COLLATE NOCASE AND merged_into IS NULL ORDER BY id", (text,)
-    ).fetchall()
-    if rows:
-        return int(rows[0][0])
-    names = [
-        r[0] for r in db.execute("SELECT name FROM people WHERE name IS NOT NULL AND merged_into IS NULL")
-    ]
-    close = difflib.get_close_matches(text, names, n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise PersonNotFound(f"no person named {text!r}{hint}")
+    if person_id_in(reference) is not None:
+        return canonical(db, _own_id(library, reference))
+    rows = db.execute("SELECT id, name FROM people WHERE merged_into IS NULL ORDER BY id").fetchall()
+    return match_person(reference, ((int(r[0]), int(r[0]), r[1]) for r in rows))
 
 
 def _label_of(db: sqlite3.Connection, person_id: int) -> str:
@@ -155,7 +141,24 @@ def different_pairs(library: Library) -> set[tuple[int, int]]:
     return pairs
 
 
-def faces_of(library: Library, person_id: int) -> list[dict[str, Any]]:
+class FaceRow(TypedDict):
+    """One of a person's faces (`faces_of`): the CLI's `faces` table and JSON."""
+
+    id: int
+    asset_id: int
+    path: str
+    taken_at: str | None
+    face_x: float | None
+    face_y: float | None
+    face_w: float | None
+    face_h: float | None
+    quality: float | None
+    assign_score: float | None
+    confirmed: bool
+    faceless: bool  # seen without a face, known by their clothes
+
+
+def faces_of(library: Library, person_id: int) -> list[FaceRow]:
     """A person's faces with their photo, box and whether the user confirmed them (`faceless`:
     seen without a face, known by their clothes)."""
     rows = library.db.execute(
@@ -169,7 +172,23 @@ def faces_of(library: Library, person_id: int) -> list[dict[str, Any]]:
         """,
         (person_id,),
     ).fetchall()
-    return [dict(r) for r in rows]
+    return [
+        FaceRow(
+            id=int(r["id"]),
+            asset_id=int(r["asset_id"]),
+            path=r["path"],
+            taken_at=r["taken_at"],
+            face_x=r["face_x"],
+            face_y=r["face_y"],
+            face_w=r["face_w"],
+            face_h=r["face_h"],
+            quality=r["quality"],
+            assign_score=r["assign_score"],
+            confirmed=bool(r["confirmed"]),
+            faceless=bool(r["faceless"]),
+        )
+        for r in rows
+    ]
 
 
 # --- key faces ------------------------------------------------------------------------------
@@ -419,16 +438,6 @@ def merge_people(library: Library, into: str | int, other: str | int) -> int:
     return keep
 
 
-def _own_id(library: Library, reference: str | int) -> int:
-    """A person's own id, not followed through merges ("7", "Person 7"); a name resolves as usual."""
-    text = _id_text(reference)
-    if not text.isdigit():
-        return resolve_person(library, text)
-    if library.db.execute("SELECT 1 FROM people WHERE id = ?", (int(text),)).fetchone() is None:
-        raise PersonNotFound(f"no person with id {text}")
-    return int(text)
-
-
 def _name_before_merge(db: sqlite3.Connection, gone: int, keep: int) -> tuple[bool, str | None]:
     """(found, name) `keep` had before `gone` was merged into it, from that merge's journal entry:
     a merge gives an unnamed person the other's name, and an unmerge takes it back."""
@@ -510,10 +519,9 @@ def unmerge(library: Library, person_id: str | int, other: str | int | None = No
 
 
 def _observation(db: sqlite3.Connection, face_id: int) -> sqlite3.Row:
-    row = db.execute("SELECT id, person_id FROM observations WHERE id = ?", (face_id,)).fetchone()
-    if row is None:
-        raise LookupError(f"no face with id {face_id}")
-    return row
+    return one_row(
+        db, "SELECT id, person_id FROM observations WHERE id = ?", (face_id,), f"no face with id {face_id}"
+    )
 
 
 def _faces(library: Library, face_ids: Iterable[int]) -> list[sqlite3.Row]:
@@ -604,27 +612,13 @@ def _differ(journal: Journal, a: int, b: int) -> None:
 
 
 def reject_face(library: Library, face_id: int, person: str | int | None = None) -> int:
-    """'Not this person': the face leaves the person and never returns to them."""
-    row = _observation(library.db, face_id)
-    person_id = resolve_person(library, person) if person is not None else row["person_id"]
-    if person_id is None:
-        raise ValueError(f"face {face_id} belongs to no person; say which person with --from")
-    with _correction(library, "reject") as journal:
-        journal.summary = f"rejected a face from {_label_of(journal.db, int(person_id))}"
-        _reject(journal, face_id, int(person_id))
-    return int(person_id)
+    """'Not this person': the face leaves the person and never returns to them. Returns who."""
+    return _judge_faces(library, "reject", [face_id], person, "say which person with --from")[0]
 
 
 def confirm_face(library: Library, face_id: int, person: str | int | None = None) -> int:
-    """'Yes, this is them': the face is an anchor of the person in every re-cluster."""
-    row = _observation(library.db, face_id)
-    person_id = resolve_person(library, person) if person is not None else row["person_id"]
-    if person_id is None:
-        raise ValueError(f"face {face_id} belongs to no person; say who with --person")
-    with _correction(library, "confirm") as journal:
-        journal.summary = f"confirmed a face as {_label_of(journal.db, int(person_id))}"
-        _confirm(journal, face_id, int(person_id))
-    return int(person_id)
+    """'Yes, this is them': the face is an anchor of the person in every re-cluster. Returns who."""
+    return _judge_faces(library, "confirm", [face_id], person, "say who with --person")[0]
 
 
 def _people_of(library: Library, rows: list[sqlite3.Row], person: str | int | None, say: str) -> list[int]:
@@ -637,34 +631,37 @@ def _people_of(library: Library, rows: list[sqlite3.Row], person: str | int | No
     return [int(r["person_id"]) for r in rows]
 
 
-def _batch_summary(verb: str, preposition: str, db: sqlite3.Connection, people_ids: list[int]) -> str:
-    whom = set(people_ids)
-    tail = f" {preposition} {_label_of(db, whom.pop())}" if len(whom) == 1 else ""
-    return f"{verb} {_count(len(people_ids))}{tail}"
+# kind -> (verb, preposition, the change one face gets): "confirmed 3 faces as Ana".
+_JUDGEMENTS = {"confirm": ("confirmed", "as", _confirm), "reject": ("rejected", "from", _reject)}
+
+
+def _judge_faces(
+    library: Library, kind: str, face_ids: Iterable[int], person: str | int | None, say: str
+) -> list[int]:
+    """Confirm or reject faces (each as / from `person`, else its own person) as one correction,
+    one undo. Returns the person of each face."""
+    rows = _faces(library, face_ids)
+    people_ids = _people_of(library, rows, person, say)
+    verb, preposition, judge = _JUDGEMENTS[kind]
+    with _correction(library, kind) as journal:
+        whom = set(people_ids)
+        tail = f" {preposition} {_label_of(journal.db, whom.pop())}" if len(whom) == 1 else ""
+        journal.summary = f"{verb} {_count(len(people_ids))}{tail}"
+        for row, person_id in zip(rows, people_ids, strict=True):
+            judge(journal, int(row["id"]), person_id)
+    return people_ids
 
 
 def confirm_faces(library: Library, face_ids: Iterable[int], person: str | int | None = None) -> int:
     """Confirm several faces at once (each as `person`, else as its own person): one correction,
     one undo. Returns how many faces were confirmed."""
-    rows = _faces(library, face_ids)
-    people_ids = _people_of(library, rows, person, "say who")
-    with _correction(library, "confirm") as journal:
-        journal.summary = _batch_summary("confirmed", "as", journal.db, people_ids)
-        for row, person_id in zip(rows, people_ids, strict=True):
-            _confirm(journal, int(row["id"]), person_id)
-    return len(rows)
+    return len(_judge_faces(library, "confirm", face_ids, person, "say who"))
 
 
 def reject_faces(library: Library, face_ids: Iterable[int], person: str | int | None = None) -> int:
     """Reject several faces at once (each from `person`, else from its own person): one
     correction, one undo. Returns how many faces were rejected."""
-    rows = _faces(library, face_ids)
-    people_ids = _people_of(library, rows, person, "say which person")
-    with _correction(library, "reject") as journal:
-        journal.summary = _batch_summary("rejected", "from", journal.db, people_ids)
-        for row, person_id in zip(rows, people_ids, strict=True):
-            _reject(journal, int(row["id"]), person_id)
-    return len(rows)
+    return len(_judge_faces(library, "reject", face_ids, person, "say which person"))
 
 
 def move_faces(library: Library, face_ids: Iterable[int], to: str | int) -> int:
@@ -706,23 +703,28 @@ def person_named(db: sqlite3.Connection, name: str, journal: Journal | None = No
     return person_id
 
 
-def hide_person(library: Library, reference: str | int, hidden: bool = True) -> int:
+# The user's flags on a person: column -> (correction kind, its summary's verb when set, when cleared).
+_FLAGS = {"hidden": ("hide", "hid", "showed"), "pinned": ("pin", "pinned", "unpinned")}
+
+
+def _flag_person(library: Library, reference: str | int, column: str, value: bool) -> int:
+    kind, set_verb, clear_verb = _FLAGS[column]
     person_id = resolve_person(library, reference)
-    with _correction(library, "hide", faces_move=False) as journal:
-        journal.summary = f"{'hid' if hidden else 'showed'} {_label_of(journal.db, person_id)}"
+    with _correction(library, kind, faces_move=False) as journal:
+        journal.summary = f"{set_verb if value else clear_verb} {_label_of(journal.db, person_id)}"
         journal.key("people", id=person_id)
-        journal.db.execute("UPDATE people SET hidden = ? WHERE id = ?", (int(hidden), person_id))
+        journal.db.execute(f"UPDATE people SET {column} = ? WHERE id = ?", (int(value), person_id))
     return person_id
+
+
+def hide_person(library: Library, reference: str | int, hidden: bool = True) -> int:
+    """Out of the People album, search and memories (or back in them)."""
+    return _flag_person(library, reference, "hidden", hidden)
 
 
 def pin_person(library: Library, reference: str | int, pinned: bool = True) -> int:
     """A favourite: listed first in the People album, and kept even with no faces left."""
-    person_id = resolve_person(library, reference)
-    with _correction(library, "pin", faces_move=False) as journal:
-        journal.summary = f"{'pinned' if pinned else 'unpinned'} {_label_of(journal.db, person_id)}"
-        journal.key("people", id=person_id)
-        journal.db.execute("UPDATE people SET pinned = ? WHERE id = ?", (int(pinned), person_id))
-    return person_id
+    return _flag_person(library, reference, "pinned", pinned)
 
 
 def choose_key_face(library: Library, face_id: int) -> int:
@@ -746,7 +748,7 @@ def not_same_person(library: Library, a: str | int, b: str | int) -> None:
     re-cluster keeps them apart (each gets an anchor, and anchors of two people never merge)."""
     try:
         first, second = resolve_person(library, a), resolve_person(library, b)
-    except PersonNotFound as error:
+    except PersonLookupError as error:
         raise ValueError(str(error)) from error
     if first == second:
         raise ValueError("a person is always the same person as themselves")

@@ -13,16 +13,12 @@ import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from memories import metadata, settings
-
-if TYPE_CHECKING:
-    from memories.videos import MotionFile, VideoInfo
 
 pillow_heif.register_heif_opener()  # HEIC/HEIF is a plug-in: registered once, at import
 
@@ -32,6 +28,33 @@ Image.MAX_IMAGE_PIXELS = settings.MAX_IMAGE_PIXELS * 2
 
 class PhotoError(Exception):
     """A file that cannot be indexed; str() is the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file is, from its container and stream headers (no frame decoded; read by
+    memories.videos)."""
+
+    duration_s: float
+    width: int  # as displayed: after the rotation tag
+    height: int
+    frame_rate: float
+    codec: str
+    rotation: int  # degrees counter-clockwise the player turns the stored frames: 0, 90, 180, 270
+    has_audio: bool
+    content_identifier: str | None = None  # Apple's Live Photo pairing key
+
+
+@dataclass(frozen=True)
+class MotionFile:
+    """A Live Photo's motion file, read alongside its still."""
+
+    path: Path
+    content_hash: str
+    file_size: int
+    file_mtime: float
+    info: VideoInfo
+    place: tuple[float, float] | None = None  # (latitude, longitude) from its QuickTime keys
 
 
 @dataclass

@@ -3,6 +3,10 @@
 Per face: detector box and score, 5 landmarks, the dlib chip, its 128-d embedding (stored
 L2-normalised), a quality score with the clear/unclear verdict, the upper-body box and its
 embedding when enough of the body is in frame, and the name of a matching XMP face region.
+
+A video: its sampled frames' faces (memories.video_faces) linked into tracks (recognition.tracks);
+each track's best frame is decoded again and observed with bodies, so the track's observation
+carries an upper-body embedding like a photo's face.
 """
 
 from __future__ import annotations
@@ -10,15 +14,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from memories import settings
 from memories.metadata import FaceRegion
+from memories.photos import VideoInfo
+from memories.video_faces import highlight, scan
+from memories.videos import poster_frame
+from recognition.boxes import Detection, box_iou
+from recognition.face_pipeline import FaceAnalyzer
+from recognition.tracks import FaceTrack, track_faces
 
-if TYPE_CHECKING:
-    from memories.video_faces import VideoFaces
-    from memories.videos import VideoInfo
+Box = tuple[float, float, float, float]
 
 # Enough overlap between an XMP region (drawn by a person or another app) and a detected box to
 # say they are the same face; regions are often looser than detector boxes, hence not 0.5.
@@ -28,16 +36,17 @@ REGION_MIN_IOU = 0.3
 @dataclass
 class FaceObservation:
     """One observation to store: a face ("detector"), a named XMP region without a detected face
-    ("xmp"), or a person seen without a face ("body": face fields None, known by the body)."""
+    ("xmp"), or a person seen without a face ("body": face fields None, known by the body).
+    What an observation has not got stays None."""
 
-    face_box: tuple[float, float, float, float] | None
-    landmarks: np.ndarray | None
-    detector_score: float | None
-    body_box: tuple[float, float, float, float] | None
-    face_embedding: np.ndarray | None
-    body_embedding: np.ndarray | None
-    quality: float | None
-    is_clear: bool
+    face_box: Box | None = None
+    landmarks: np.ndarray | None = None
+    detector_score: float | None = None
+    body_box: Box | None = None
+    face_embedding: np.ndarray | None = None
+    body_embedding: np.ndarray | None = None
+    quality: float | None = None
+    is_clear: bool = False
     xmp_name: str | None = None
     source: str = "detector"
     # A video's face track: its best frame's time (the box is there) and the span it is seen.
@@ -53,8 +62,6 @@ class Recogniser:
     def __init__(
         self, crops: bool = False, models_dir: str | Path | None = None, detector: str | None = None
     ):
-        from recognition.face_pipeline import FaceAnalyzer
-
         self.crops = crops
         self.analyzer = FaceAnalyzer(detector, cache_dir=models_dir, bodies=True)
 
@@ -81,14 +88,9 @@ class Recogniser:
         ]
         observations += [
             FaceObservation(
-                face_box=None,
-                landmarks=None,
                 detector_score=body.score,
                 body_box=_scaled(body.body_box, to_photo),
-                face_embedding=None,
                 body_embedding=body.body_embedding,
-                quality=None,
-                is_clear=False,
                 source="body",
             )
             for body in bodies
@@ -96,15 +98,48 @@ class Recogniser:
         name_faces(observations, regions, round(width * to_photo), round(height * to_photo))
         return observations
 
-
     def observe_video(self, path: Path, info: VideoInfo) -> VideoFaces:
-        """A video's face tracks, one observation each, and its highlight (memories.video_faces)."""
-        from memories.video_faces import observe_video
+        """A video's face tracks (boxes in displayed pixels), one observation each, and its
+        highlight (memories.video_faces)."""
+        found = scan(path, info, self.analyzer)
+        to_video = 1.0 / found.decode_scale
+        observations = [self._track_observation(path, info, t, to_video) for t in track_faces(found.samples)]
+        end = found.samples[-1][0] + 0.5 if found.problem and found.samples else info.duration_s
+        return VideoFaces(observations, highlight(found, min(end, info.duration_s)), found.problem)
 
-        return observe_video(path, info, self.analyzer)
+    def _track_observation(self, path: Path, info: VideoInfo, track: FaceTrack, to_video: float) -> FaceObservation:
+        """A track's observation: its summary embedding; box, landmarks and body from its best frame."""
+        best = track.best.face
+        body_box = body_embedding = None
+        rgb = poster_frame(path, info, track.best.time_s, settings.VIDEO_DECODE_LONGEST_SIDE)
+        faces, _ = self.analyzer.observe_photo(rgb, [Detection(best.box, best.score)], bodies=True)
+        if faces and faces[0].body_box is not None:
+            body_box, body_embedding = _scaled(faces[0].body_box, to_video), faces[0].body_embedding
+        return FaceObservation(
+            face_box=_scaled(best.box, to_video),
+            landmarks=best.landmarks * to_video,
+            detector_score=best.score,
+            body_box=body_box,
+            face_embedding=track.embedding,
+            body_embedding=body_embedding,
+            quality=track.quality,
+            is_clear=track.is_clear,
+            time_s=track.best.time_s,
+            first_s=track.first_s,
+            last_s=track.last_s,
+        )
 
 
-def _scaled(box: tuple[float, float, float, float], factor: float) -> tuple[float, float, float, float]:
+@dataclass(frozen=True)
+class VideoFaces:
+    """What `memories index` stores of a video's recognition."""
+
+    observations: list[FaceObservation]
+    highlight: tuple[float, float] | None
+    problem: str | None  # indexed as far as it plays; the user is told why not further
+
+
+def _scaled(box: Sequence[float], factor: float) -> Box:
     x, y, w, h = box
     return (x * factor, y * factor, w * factor, h * factor)
 
@@ -128,23 +163,8 @@ def name_faces(
             observations[best].xmp_name = region.name
             taken.add(best)
         else:
-            observations.append(
-                FaceObservation(
-                    face_box=region_box,
-                    landmarks=None,
-                    detector_score=None,
-                    body_box=None,
-                    face_embedding=None,
-                    body_embedding=None,
-                    quality=None,
-                    is_clear=False,
-                    xmp_name=region.name,
-                    source="xmp",
-                )
-            )
+            observations.append(FaceObservation(face_box=region_box, xmp_name=region.name, source="xmp"))
 
 
 def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    from recognition.boxes import box_iou
-
     return float(box_iou(np.asarray(a), np.asarray(b))[0, 0])

@@ -3,17 +3,44 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
+from graph.names import label
 from memories.people import resolve_person
-from memories.store import Library
+from memories.store import Library, asset_row
+
+if TYPE_CHECKING:
+    from memories.making import Suggestion
 
 
-def photo(library: Library, asset_id: int) -> dict[str, Any]:
+class PhotoFace(TypedDict):
+    """A face on a photo's page: its box in original pixels and who it is."""
+
+    id: int
+    box: list[float | None]
+    person_id: int | None
+    name: str | None  # the person's label ("Person 7" when unnamed); None: nobody yet
+    confirmed: bool
+    clear: bool
+    style: NotRequired[str | None]  # the page's: where its box is drawn (none on a video)
+    seen: NotRequired[Any]  # the page's: when a video shows it (`queries.Sighting`)
+
+
+class Photo(TypedDict):
+    id: int
+    path: str
+    taken_at: str | None
+    width: int | None
+    height: int | None
+    latitude: float | None
+    longitude: float | None
+    moment_id: int | None
+    faces: list[PhotoFace]
+
+
+def photo(library: Library, asset_id: int) -> Photo:
     """One photo with its faces (boxes in original pixels) and who they are."""
-    row = library.db.execute("SELECT * FROM assets WHERE id = ?", (asset_id,)).fetchone()
-    if row is None:
-        raise LookupError(f"no photo with id {asset_id}")
+    row = asset_row(library.db, asset_id)
     faces = library.db.execute(
         """
         SELECT o.id, o.face_x, o.face_y, o.face_w, o.face_h, o.person_id, o.is_clear, o.quality,
@@ -38,7 +65,7 @@ def photo(library: Library, asset_id: int) -> dict[str, Any]:
                 "id": int(f["id"]),
                 "box": [f["face_x"], f["face_y"], f["face_w"], f["face_h"]],
                 "person_id": f["person_id"],
-                "name": f["name"] or (f"Person {f['person_id']}" if f["person_id"] else None),
+                "name": label(f["person_id"], f["name"]) if f["person_id"] is not None else None,
                 "confirmed": bool(f["confirmed"]),
                 "clear": bool(f["is_clear"]),
             }
@@ -48,17 +75,14 @@ def photo(library: Library, asset_id: int) -> dict[str, Any]:
 
 
 def asset_path(library: Library, asset_id: int) -> Path:
-    row = library.db.execute("SELECT path FROM assets WHERE id = ?", (asset_id,)).fetchone()
-    if row is None:
-        raise LookupError(f"no photo with id {asset_id}")
-    return Path(row["path"])
+    return Path(asset_row(library.db, asset_id, "path")["path"])
 
 
 def person_ids(library: Library, references: list[str]) -> list[int]:
     return [resolve_person(library, reference) for reference in references]
 
 
-def suggest_memories(library: Library) -> list[dict[str, Any]]:
+def suggest_memories(library: Library) -> list[Suggestion]:
     """What `memories suggest` lists (key, theme, title, subtitle, reason, people, poster, video)."""
     from memories.making import suggest
 

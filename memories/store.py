@@ -2,7 +2,7 @@
 
 Layout of a library folder::
 
-    library.sqlite3     assets, moments, places, observations, clusters, people, feedback
+    library.sqlite3     assets, moments, observations, people, feedback, the user's choices
     thumbs/             face and photo thumbnails (derived, rebuilt on demand)
     models/             converted models (derived, rebuilt when missing)
     renders/            rendered memories (MP4, poster, JSON)
@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
@@ -241,6 +242,27 @@ MIGRATIONS: list[str] = [
     ALTER TABLE observations ADD COLUMN first_s REAL;   -- and when the track starts and ends
     ALTER TABLE observations ADD COLUMN last_s REAL;
     """,
+    # 6: places were never stored here (the knowledge graph derives them from GPS on every build):
+    # the unused `places` table goes, and with it `moments.place_id`. SQLite will not drop a
+    # column that refers to another table, so `moments` is rebuilt without it, ids kept (this
+    # runs with foreign keys off, see `migrate`: the photos keep their moments).
+    """
+    CREATE TABLE moments_rebuilt (
+        id          INTEGER PRIMARY KEY,
+        start_ts    REAL NOT NULL,
+        end_ts      REAL NOT NULL,
+        start_at    TEXT NOT NULL,
+        end_at      TEXT NOT NULL,
+        latitude    REAL,
+        longitude   REAL,
+        asset_count INTEGER NOT NULL
+    );
+    INSERT INTO moments_rebuilt (id, start_ts, end_ts, start_at, end_at, latitude, longitude, asset_count)
+        SELECT id, start_ts, end_ts, start_at, end_at, latitude, longitude, asset_count FROM moments;
+    DROP TABLE moments;
+    ALTER TABLE moments_rebuilt RENAME TO moments;
+    DROP TABLE places;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -294,10 +316,24 @@ def migrate(connection: sqlite3.Connection) -> int:
     """Bring the schema to SCHEMA_VERSION; returns the version found before.
 
     Each step reads the version under the write lock (BEGIN IMMEDIATE) it migrates under, so two
-    commands opening a new library at once never both create its tables."""
+    commands opening a new library at once never both create its tables.
+
+    Steps run with foreign keys off, as SQLite's way to change a table's definition asks (a step
+    that rebuilds a table copies it, drops the old one and renames the copy): with them on,
+    dropping the old table would first delete its rows, and so clear or delete every row that
+    refers to them. A step keeps its references valid itself (a rebuilt table keeps its ids)."""
     found = int(connection.execute("PRAGMA user_version").fetchone()[0])
     if found == SCHEMA_VERSION:  # nothing to do: no write lock (a read-only library opens too)
         return found
+    enforced = int(connection.execute("PRAGMA foreign_keys").fetchone()[0])
+    connection.execute("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction: set before BEGIN
+    try:
+        return _migrate_steps(connection, found)
+    finally:
+        connection.execute(f"PRAGMA foreign_keys={'ON' if enforced else 'OFF'}")
+
+
+def _migrate_steps(connection: sqlite3.Connection, found: int) -> int:
     while True:
         connection.execute("BEGIN IMMEDIATE")
         try:
@@ -317,6 +353,22 @@ def migrate(connection: sqlite3.Connection) -> int:
             if connection.in_transaction:  # SQLite rolls back by itself on a full disk
                 connection.execute("ROLLBACK")
             raise
+
+
+def one_row(db: sqlite3.Connection, sql: str, params: tuple[Any, ...], missing: str) -> sqlite3.Row:
+    """The row `sql` finds (the first); LookupError(`missing`) when there is none, such as "no
+    photo with id 7" (the web page answers it with a 404)."""
+    row: sqlite3.Row | None = db.execute(sql, params).fetchone()
+    if row is None:
+        raise LookupError(missing)
+    return row
+
+
+def asset_row(db: sqlite3.Connection, asset_id: int, columns: str = "*") -> sqlite3.Row:
+    """These columns of a photo or video's row; LookupError when there is no such asset."""
+    return one_row(
+        db, f"SELECT {columns} FROM assets WHERE id = ?", (asset_id,), f"no photo with id {asset_id}"
+    )
 
 
 def _split_sql(script: str) -> list[str]:

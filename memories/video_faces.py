@@ -1,10 +1,9 @@
-"""One video's people and its liveliest stretch: sampled frames -> face tracks -> observations.
+"""One video's sampled faces and its liveliest stretch, in one pass over its frames.
 
 Frames are sampled in time (settings.VIDEO_SAMPLE_INTERVAL_S, at least VIDEO_MIN_SAMPLES, at most
 VIDEO_MAX_SAMPLES) and at once after a scene change; each sample goes through the one recognition
-call (`FaceAnalyzer.observe_photo`) without bodies; faces are linked into tracks
-(recognition.tracks); each track's best frame is decoded again and observed with bodies, so the
-track's observation carries an upper-body embedding like a photo's face.
+call (`FaceAnalyzer.observe_photo`) without bodies. memories.recognise links the samples' faces
+into tracks (recognition.tracks) and turns each track into the observation `memories index` stores.
 
 The same pass measures motion (a 32 x 18 grey thumbnail's change between checked frames) and
 chooses the highlight a memory shows: settings.VIDEO_HIGHLIGHT_S long, inside one shot, where
@@ -25,13 +24,10 @@ from typing import Any
 import numpy as np
 
 from memories import settings
-from memories.photos import PhotoError
-from memories.recognise import FaceObservation
-from memories.videos import VideoInfo, decoded, packet_times, poster_frame, to_rgb
-from recognition.detect import Detection, FaceDetector, make_detector
-from recognition.face_pipeline import FaceAnalyzer
-from recognition.face_pipeline import FaceObservation as SeenFaceObservation
-from recognition.tracks import FaceTrack, track_faces
+from memories.photos import PhotoError, VideoInfo
+from memories.videos import decoded, packet_times, to_rgb
+from recognition.detect import FaceDetector, make_detector
+from recognition.face_pipeline import FaceAnalyzer, FaceReading
 
 THUMB = (32, 18)
 
@@ -40,20 +36,11 @@ THUMB = (32, 18)
 class VideoScan:
     """What one pass over a video found."""
 
-    samples: list[tuple[float, list[SeenFaceObservation]]] = field(default_factory=list)
+    samples: list[tuple[float, list[FaceReading]]] = field(default_factory=list)
     motion: list[tuple[float, float]] = field(default_factory=list)  # (time, change) of checked frames
     cuts: list[float] = field(default_factory=list)  # scene changes
     decode_scale: float = 1.0  # decoded pixels per displayed pixel
     problem: str | None = None  # why the video is not whole (truncated, corrupt past some point)
-
-
-@dataclass(frozen=True)
-class VideoFaces:
-    """What `memories index` stores of a video's recognition."""
-
-    observations: list[FaceObservation]
-    highlight: tuple[float, float] | None
-    problem: str | None  # indexed as far as it plays; the user is told why not further
 
 
 _detectors: dict[int, FaceDetector] = {}
@@ -153,44 +140,6 @@ def scan(path: Path, info: VideoInfo, analyzer: FaceAnalyzer) -> VideoScan:
             with contextlib.suppress(queue.Empty):
                 samples.get(timeout=0.1)
     return result
-
-
-def observe_video(path: Path, info: VideoInfo, analyzer: FaceAnalyzer) -> VideoFaces:
-    """The video's face tracks as observations (boxes in displayed pixels) and its highlight."""
-    found = scan(path, info, analyzer)
-    tracks = track_faces(found.samples)
-    to_video = 1.0 / found.decode_scale
-    observations = [_observation(path, info, track, analyzer, to_video) for track in tracks]
-    end = found.samples[-1][0] + 0.5 if found.problem and found.samples else info.duration_s
-    return VideoFaces(observations, highlight(found, min(end, info.duration_s)), found.problem)
-
-
-def _observation(path: Path, info: VideoInfo, track: FaceTrack, analyzer: FaceAnalyzer, to_video: float) -> FaceObservation:
-    """A track's observation: its summary embedding; box, landmarks and body from its best frame."""
-    best = track.best.face
-    body_box = body_embedding = None
-    rgb = poster_frame(path, info, track.best.time_s, settings.VIDEO_DECODE_LONGEST_SIDE)
-    faces, _ = analyzer.observe_photo(rgb, [Detection(best.box, best.score)], bodies=True)
-    if faces and faces[0].body_box is not None:
-        body_box, body_embedding = _scaled(faces[0].body_box, to_video), faces[0].body_embedding
-    return FaceObservation(
-        face_box=_scaled(best.box, to_video),
-        landmarks=best.landmarks * to_video,
-        detector_score=best.score,
-        body_box=body_box,
-        face_embedding=track.embedding,
-        body_embedding=body_embedding,
-        quality=track.quality,
-        is_clear=track.is_clear,
-        time_s=track.best.time_s,
-        first_s=track.first_s,
-        last_s=track.last_s,
-    )
-
-
-def _scaled(box: Sequence[float], factor: float) -> tuple[float, float, float, float]:
-    x, y, w, h = box
-    return (x * factor, y * factor, w * factor, h * factor)
 
 
 def highlight(found: VideoScan, duration_s: float) -> tuple[float, float] | None:

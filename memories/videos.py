@@ -25,34 +25,7 @@ import numpy as np
 
 from memories import settings
 from memories.metadata import PhotoMetadata, parse_exif_datetime
-from memories.photos import Photo, PhotoError, checked_and_hashed
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """What a video file is, from its container and stream headers (no frame decoded)."""
-
-    duration_s: float
-    width: int  # as displayed: after the rotation tag
-    height: int
-    frame_rate: float
-    codec: str
-    rotation: int  # degrees counter-clockwise the player turns the stored frames: 0, 90, 180, 270
-    has_audio: bool
-    content_identifier: str | None = None  # Apple's Live Photo pairing key
-
-
-@dataclass(frozen=True)
-class MotionFile:
-    """A Live Photo's motion file, read alongside its still."""
-
-    path: Path
-    content_hash: str
-    file_size: int
-    file_mtime: float
-    info: VideoInfo
-    place: tuple[float, float] | None = None  # (latitude, longitude) from its QuickTime keys
-
+from memories.photos import MotionFile, Photo, PhotoError, VideoInfo, checked_and_hashed
 
 _ISO6709 = re.compile(r"^([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)")
 

@@ -30,14 +30,10 @@ from scipy.linalg import cholesky, solve_triangular
 from scipy.optimize import nnls
 
 from recognition.cluster_settings import ASSIGN, AssignSettings
+from recognition.embeddings import unit_rows
 
 Rule = Literal["energy", "residual", "nearest_exemplar", "nearest_centroid"]
 UNKNOWN = -1
-
-
-def _unit(x: NDArray[np.floating]) -> NDArray[np.float32]:
-    x = np.asarray(x, np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
 def pick_exemplars(
@@ -45,7 +41,7 @@ def pick_exemplars(
 ) -> NDArray[np.int64]:
     """Indices of up to k exemplars among one person's unit face embeddings: farthest-point seeds
     from the medoid, refined by a few k-medoids (Voronoi) steps."""
-    x = _unit(faces)
+    x = unit_rows(faces)
     n = len(x)
     if n <= k:
         return np.arange(n)
@@ -116,7 +112,7 @@ class SparseCodingAssigner:
 
     def fit(self, faces: ArrayLike, person_labels: ArrayLike) -> SparseCodingAssigner:
         s = self.settings
-        x = _unit(np.asarray(faces))
+        x = unit_rows(np.asarray(faces))
         labels = np.asarray(person_labels)
         keep = labels != UNKNOWN
         x, labels = x[keep], labels[keep]
@@ -133,16 +129,16 @@ class SparseCodingAssigner:
             centroids[p] = own.mean(axis=0)
         self.exemplars_ = exemplars  # (P, k, d) raw unit exemplars, zero-padded
         self.valid_ = valid
-        self.centroids_ = _unit(centroids)
+        self.centroids_ = unit_rows(centroids)
         self.mean_face_ = x.mean(axis=0) if self.centre else np.zeros(x.shape[1], np.float32)
-        self.coding_atoms_ = _unit(exemplars - self.mean_face_) * valid[..., None]
+        self.coding_atoms_ = unit_rows(exemplars - self.mean_face_) * valid[..., None]
         return self
 
     def _code_space(self, y: NDArray[np.float32]) -> NDArray[np.float32]:
-        return _unit(y - self.mean_face_)
+        return unit_rows(y - self.mean_face_)
 
     def decision(self, faces: ArrayLike, batch: int = 512) -> tuple[NDArray, NDArray[np.float32]]:
-        y_all = _unit(np.asarray(faces))
+        y_all = unit_rows(np.asarray(faces))
         people = np.empty(len(y_all), self.people_.dtype)
         confidence = np.empty(len(y_all), np.float32)
         for start in range(0, len(y_all), batch):

@@ -24,10 +24,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recognition.body import upper_body_boxes
-from recognition.body_settings import BODY_EMBEDDING, UPPER_BODY, BodyEmbeddingSettings, UpperBodySettings
-from recognition.mobilenet_convert import FEATURE_DIM, INPUT_NAME, INPUT_SIZE, OUTPUT_NAME, body_model_path
-from recognition.models import inference_session
+from recognition import models
+from recognition.body_settings import BODY_EMBEDDING, BodyEmbeddingSettings
+from recognition.embeddings import unit_rows
+from recognition.mobilenet_convert import FEATURE_DIM, INPUT_NAME, INPUT_SIZE, OUTPUT_NAME
 
 
 def colour_descriptor_dim(settings: BodyEmbeddingSettings = BODY_EMBEDDING) -> int:
@@ -95,8 +95,7 @@ def colour_descriptor(crop: np.ndarray, settings: BodyEmbeddingSettings = BODY_E
     g_lower, g_upper, g_w = _soft_bins(val[grey], s.grey_value_bins, circular=False)
     hist += np.bincount(n_chroma + g_lower, weights=1 - g_w, minlength=dim)
     hist += np.bincount(n_chroma + g_upper, weights=g_w, minlength=dim)
-    root = np.sqrt(hist / hist.sum())
-    return (root / np.linalg.norm(root)).astype(np.float32)
+    return unit_rows(np.sqrt(hist / hist.sum()))
 
 
 def network_input(crops: Sequence[np.ndarray]) -> np.ndarray:
@@ -116,19 +115,14 @@ def network_input(crops: Sequence[np.ndarray]) -> np.ndarray:
     return batch
 
 
-def _l2_rows(x: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.maximum(norm, 1e-12)
-
-
 def combine_body_parts(cnn_features: np.ndarray, colours: np.ndarray,
                        settings: BodyEmbeddingSettings = BODY_EMBEDDING) -> np.ndarray:
     """[N, 1280] features + [N, 104] colour descriptors -> [N, 1384] unit-length embeddings."""
     w = settings.cnn_weight
     combined = np.concatenate(
-        [np.sqrt(w) * _l2_rows(np.asarray(cnn_features, dtype=np.float64)),
-         np.sqrt(1 - w) * _l2_rows(np.asarray(colours, dtype=np.float64))], axis=1)
-    return _l2_rows(combined).astype(np.float32)
+        [np.sqrt(w) * unit_rows(np.asarray(cnn_features, np.float64)).astype(np.float64),
+         np.sqrt(1 - w) * unit_rows(np.asarray(colours, np.float64)).astype(np.float64)], axis=1)
+    return unit_rows(combined)
 
 
 class BodyEmbedder:
@@ -138,8 +132,8 @@ class BodyEmbedder:
     def __init__(self, model_path: Path | None = None,
                  settings: BodyEmbeddingSettings = BODY_EMBEDDING) -> None:
         self.settings = settings
-        self.model_path = Path(model_path) if model_path is not None else body_model_path()
-        self._session = inference_session(self.model_path)
+        self.model_path = Path(model_path) if model_path is not None else models.onnx_path(models.MOBILENET_V2_BODY)
+        self._session = models.inference_session(self.model_path)
 
     @property
     def dim(self) -> int:
@@ -168,18 +162,3 @@ class BodyEmbedder:
         """Embeddings of the xywh ``body_boxes`` of one RGB uint8 image."""
         boxes = np.asarray(body_boxes, dtype=np.float64).reshape(-1, 4)
         return self.embed_crops([crop_box(image, b) for b in boxes])
-
-    def embed_for_faces(self, image: np.ndarray, face_boxes: np.ndarray, landmarks: np.ndarray,
-                        body: UpperBodySettings = UPPER_BODY) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Upper bodies of detected faces: (embeddings [N, 1384], body boxes [N, 4], has_body [N]).
-
-        A face whose body box is less than ``body.min_visible_fraction`` inside the image gets a
-        zero embedding and ``has_body`` False (compare bodies only where both have one).
-        """
-        height, width = image.shape[:2]
-        boxes, visible = upper_body_boxes(face_boxes, landmarks, (width, height), body)
-        has_body = visible >= body.min_visible_fraction
-        embeddings = np.zeros((len(boxes), self.dim), dtype=np.float32)
-        if has_body.any():
-            embeddings[has_body] = self.embed(image, boxes[has_body])
-        return embeddings, boxes, has_body

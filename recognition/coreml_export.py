@@ -282,11 +282,10 @@ def convert_onnx_to_mlpackage(onnx_path: Path, dest: Path, batch_size: int = 1) 
 def project_onnx_models(cache_dir: str | Path | None = None) -> dict[str, Path]:
     """The project's two embedding networks as ONNX files (converted into the cache when missing)."""
     from recognition import models
-    from recognition.mobilenet_convert import body_model_path
 
     return {
         "face_embedding": models.onnx_path(models.FACE_RESNET, cache_dir),
-        "body_embedding": body_model_path(cache_dir),
+        "body_embedding": models.onnx_path(models.MOBILENET_V2_BODY, cache_dir),
     }
 
 

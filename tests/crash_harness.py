@@ -48,18 +48,59 @@ def alive(pid: int) -> bool:
         return False
 
 
-def run_and_kill(args: list[str], after: float) -> list[int]:
-    """Start `memories ARGS`, kill -9 it `after` seconds later; the pids it had spawned by then."""
+@dataclass(frozen=True)
+class Kill:
+    spawned: list[int]  # the pids the run had spawned by the kill
+    struck: bool  # the run was still going when the kill came (False: it had already exited)
+
+
+def kill_after(args: list[str], after: float) -> Kill:
+    """Start `memories ARGS`, kill -9 it `after` seconds later (if it is still running then)."""
     process = subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     spawned: list[int] = [process.pid]
     deadline = time.monotonic() + after
     while time.monotonic() < deadline and process.poll() is None:
         spawned += descendants(process.pid)
         time.sleep(0.03)
-    if process.poll() is None:
+    struck = process.poll() is None
+    if struck:
         process.send_signal(signal.SIGKILL)
     process.wait()
-    return spawned
+    return Kill(spawned, struck)
+
+
+def run_and_kill(args: list[str], after: float) -> list[int]:
+    """Start `memories ARGS`, kill -9 it `after` seconds later; the pids it had spawned by then."""
+    return kill_after(args, after).spawned
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    """How far an `index` got, read from the library's SQLite rows and its pending marker."""
+
+    assets: int  # rows in `assets` (0 where the run died before it made the database)
+    pending: bool  # index.pending still there: photos stored but not yet assigned and in the graph
+
+    def unfinished(self, total: int) -> bool:
+        return self.pending or self.assets < total
+
+    def partial(self, before: int, total: int) -> bool:
+        """Some but not all of the new photos are stored."""
+        return before < self.assets < total
+
+
+def index_progress(library: Path) -> IndexProgress:
+    database = library / "library.sqlite3"
+    assets = 0
+    if database.exists():
+        db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            assets = int(db.execute("SELECT COUNT(*) FROM assets").fetchone()[0])
+        except sqlite3.OperationalError:  # killed before the schema was made
+            assets = 0
+        finally:
+            db.close()
+    return IndexProgress(assets, (library / "index.pending").exists())
 
 
 def survivors(spawned: list[int], grace: float = 3.0) -> list[int]:

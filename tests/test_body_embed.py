@@ -10,6 +10,7 @@ import onnxruntime as ort
 import pytest
 from PIL import Image
 
+from recognition import models
 from recognition.body import upper_body_boxes
 from recognition.body_embed import (
     BodyEmbedder,
@@ -19,15 +20,9 @@ from recognition.body_embed import (
     crop_box,
     network_input,
 )
-from recognition.mobilenet_convert import (
-    FEATURE_DIM,
-    SOURCE_SHA256,
-    body_model_path,
-    read_classifier,
-    read_torch_state_dict,
-    sha256_file,
-    source_weights_path,
-)
+from recognition.boxes import Detection
+from recognition.face_pipeline import FaceAnalyzer
+from recognition.mobilenet_convert import FEATURE_DIM, read_classifier, read_torch_state_dict
 
 # ImageNet-1k class indices (torchvision's category list).
 SUIT, WINDSOR_TIE, BOW_TIE, GROOM = 834, 906, 457, 982
@@ -35,12 +30,13 @@ SUIT, WINDSOR_TIE, BOW_TIE, GROOM = 834, 906, 457, 982
 
 @pytest.fixture(scope="session")
 def state() -> dict[str, np.ndarray]:
-    return read_torch_state_dict(source_weights_path())
+    return read_torch_state_dict(models.source_path(models.MOBILENET_V2_BODY))
 
 
 @pytest.fixture(scope="session")
 def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return body_model_path(tmp_path_factory.mktemp("models"))
+    """Converted into a fresh folder by the registry's one conversion call."""
+    return models.onnx_path(models.MOBILENET_V2_BODY, tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +49,12 @@ def load_rgb(path: Path) -> np.ndarray:
 
 
 def test_checkpoint_is_read_without_torch(state: dict[str, np.ndarray]) -> None:
-    assert sha256_file(source_weights_path()) == SOURCE_SHA256
+    import hashlib
+
+    source = models.source_path(models.MOBILENET_V2_BODY, verify=False)
+    # torchvision names its checkpoints after the first 8 hex digits of their sha256.
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    assert digest == models.MOBILENET_V2_BODY.sha256 and source.name == f"mobilenet_v2-{digest[:8]}.pth"
     assert state["features.0.0.weight"].shape == (32, 3, 3, 3)
     assert state["features.18.0.weight"].shape == (1280, 320, 1, 1)
     assert state["classifier.1.weight"].shape == (1000, 1280)
@@ -69,7 +70,7 @@ def test_onnx_graph_is_cached_and_valid(model_path: Path, tmp_path_factory: pyte
     ops = {n.op_type for n in model.graph.node}
     assert {"Conv", "Clip", "Add", "GlobalAveragePool", "Sub", "Div"} <= ops
     assert "BatchNormalization" not in ops  # folded
-    assert body_model_path(model_path.parent) == model_path
+    assert models.onnx_path(models.MOBILENET_V2_BODY, model_path.parent) == model_path
     assert not list(model_path.parent.glob("*.part"))
 
 
@@ -106,10 +107,9 @@ def test_colour_descriptor_tells_shirt_colours_apart() -> None:
     assert not colour_descriptor(red_a[:0]).any()
 
 
-def test_body_embedding_matches_the_same_clothes_over_other_people(shared_data: Path,
-                                                                   embedder: BodyEmbedder) -> None:
-    """Six people in one photo: a re-framed crop of each body (as a second shot of the moment would
-    give) is nearer to its own body than to any of the other five."""
+@pytest.fixture(scope="module")
+def six_people(shared_data: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A photo of six people, their faces (xywh) and 5 landmarks each, found by dlib itself."""
     import dlib
     import face_recognition_models
 
@@ -119,6 +119,15 @@ def test_body_embedding_matches_the_same_clothes_over_other_people(shared_data: 
     rects = dlib.get_frontal_face_detector()(rgb, 1)
     faces = np.array([[r.left(), r.top(), r.width(), r.height()] for r in rects], dtype=float)
     lms = np.array([[(p.x, p.y) for p in predictor(rgb, r).parts()] for r in rects], dtype=float)
+    return rgb, faces, lms
+
+
+def test_body_embedding_matches_the_same_clothes_over_other_people(
+    six_people: tuple[np.ndarray, np.ndarray, np.ndarray], embedder: BodyEmbedder
+) -> None:
+    """Six people in one photo: a re-framed crop of each body (as a second shot of the moment would
+    give) is nearer to its own body than to any of the other five."""
+    rgb, faces, lms = six_people
     boxes, visible = upper_body_boxes(faces, lms, (rgb.shape[1], rgb.shape[0]))
     boxes = boxes[visible > 0.8]
     assert len(boxes) >= 4
@@ -133,12 +142,30 @@ def test_body_embedding_matches_the_same_clothes_over_other_people(shared_data: 
     one_by_one = np.concatenate([embedder.embed(rgb, b[None]) for b in boxes])
     np.testing.assert_allclose(one_by_one, first, atol=1e-5)
     assert crop_box(rgb, np.array([-10.0, -10.0, 5.0, 5.0])).size == 0
-    # the per-face entry point: same boxes, and a face at the bottom edge gets no body
-    edge_face = np.array([[100.0, rgb.shape[0] - 30.0, 30.0, 30.0]])
-    edge_lms = lms[:1] - faces[:1, None, :2] + edge_face[:, None, :2]
-    emb, body_boxes, has_body = embedder.embed_for_faces(rgb, np.concatenate([faces, edge_face]),
-                                                         np.concatenate([lms, edge_lms]))
-    assert has_body.tolist() == [True] * len(faces) + [False]
-    assert not emb[-1].any()
-    kept = (visible > 0.8).tolist() + [False]
-    np.testing.assert_allclose(emb[np.array(kept)], first, atol=1e-5)
+
+
+def test_the_app_path_gives_each_face_its_own_clothes(
+    six_people: tuple[np.ndarray, np.ndarray, np.ndarray], embedder: BodyEmbedder
+) -> None:
+    """What `memories index` calls (FaceAnalyzer.observe_photo, bodies on): every face whose upper
+    body is in frame carries a unit body embedding nearest to that person's own clothes among the
+    six, and a face cut off at the bottom edge of the photo carries none."""
+    rgb, faces, lms = six_people
+    boxes, visible = upper_body_boxes(faces, lms, (rgb.shape[1], rgb.shape[0]))
+    in_frame = visible > 0.8
+    # The same photo with one face's head pasted again at its bottom edge: a face with no body below.
+    x, y, w, h = (int(round(v)) for v in faces[0])
+    edge = rgb.copy()
+    ex = edge.shape[1] // 2 - w // 2
+    edge[-h:, ex:ex + w] = rgb[y:y + h, x:x + w]
+    detections = [Detection(tuple(float(v) for v in f), 1.0) for f in faces]  # type: ignore[misc]
+    detections.append(Detection((float(ex), float(edge.shape[0] - h), float(w), float(h)), 1.0))
+    own_clothes = embedder.embed(edge, boxes[in_frame])
+    readings, _ = FaceAnalyzer(bodies=True).observe_photo(edge, detections)
+    assert len(readings) == len(faces) + 1
+    assert readings[-1].body_box is None and readings[-1].body_embedding is None
+    for k, i in enumerate(np.flatnonzero(in_frame).tolist()):
+        body = readings[i].body_embedding
+        assert body is not None and body.shape == (1384,)
+        assert np.linalg.norm(body) == pytest.approx(1.0, abs=1e-5)
+        assert int(np.argmin(np.linalg.norm(own_clothes - body, axis=1))) == k

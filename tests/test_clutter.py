@@ -17,18 +17,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from benchmarks.bench_clutter import CHROMIUM, CHROMIUM_ARGS
 from memories.clutter import FEATURE_NAMES, clutter_kind, features
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples" / "photos"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 FONTS = Path("/usr/share/fonts/truetype")
 CLUTTER = {"screenshot", "document", "receipt"}
 
@@ -180,6 +173,7 @@ def test_a_blank_frame_is_blank(frame: np.ndarray) -> None:
     assert clutter_kind(frame) == "blank"
 
 
+@pytest.mark.slow
 def test_every_sample_photo_is_kept() -> None:
     photos = sorted(SAMPLES.rglob("*.jpg"))
     assert len(photos) >= 60
@@ -187,6 +181,7 @@ def test_every_sample_photo_is_kept() -> None:
     assert flagged == {}
 
 
+@pytest.mark.slow
 def test_real_photos_from_the_development_data_are_kept(shared_data: Path) -> None:
     """Crowds, sport, weddings, snow and ice, water, night scenes, grey street scenes, portraits on white."""
     wider = sorted((shared_data / "wider_faces" / "images").rglob("*.jpg"))[::4]

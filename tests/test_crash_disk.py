@@ -18,6 +18,8 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples" / "photos"
 CLI = [sys.executable, "-m", "memories"]
 
+pytestmark = pytest.mark.slow  # `memories index` runs onto a tiny disk
+
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:

@@ -3,7 +3,11 @@
 
 Each command gets 10 kills. A kill falls anywhere in the span an uninterrupted run takes (start-up,
 decoding, recognition, clustering, encoding, the final renames); `index`, `make` and `export` are
-killed twice before each resume, so that a resume of a killed resume is tried too. After the resume
+killed twice before each resume, so that a resume of a killed resume is tried too. A trial only
+counts when its kill cut the work short: the first kill of each `index` trial must leave the library
+unfinished (fewer asset rows than the uninterrupted run, or index.pending still there) and at least
+one must leave some but not all of the new photos stored; most `cluster` kills must find the command
+running and some `make`/`export` kill must leave a movie unrendered. After the resume
 the library (files, faces and their embeddings, people, corrections, moments), search results, the
 graph and the movies equal the uninterrupted run's; a movie under its final name is never a
 truncated one; no process of a killed run is left alive.
@@ -20,9 +24,19 @@ from pathlib import Path
 
 import pytest
 from conftest import SAMPLES
-from crash_harness import CLI, integrity_ok, library_state, run, run_and_kill, survivors
+from crash_harness import (
+    CLI,
+    index_progress,
+    integrity_ok,
+    kill_after,
+    library_state,
+    run,
+    survivors,
+)
 
 KILLS = 10
+
+pytestmark = pytest.mark.slow  # whole `memories` runs, killed and resumed
 RENDER = ["--size", "160x90", "--length", "short"]
 
 
@@ -67,18 +81,32 @@ def _index_trials(tmp_path: Path, start: Path | None, photos: Path, seed: int) -
         return library
 
     clean = fresh("clean")
+    before = index_progress(clean).assets
     seconds = run(["index", str(photos), "-L", str(clean)])
     expected = library_state(clean)
+    total = len(expected.assets)
+    assert before < total
     rng = random.Random(seed)
+    partial = []
     for trial in range(KILLS // 2):
         library = fresh(f"killed{trial}")
         spawned: list[int] = []
-        for after in _kill_times(rng, seconds, 2):
-            spawned += run_and_kill(["index", str(photos), "-L", str(library), "--workers", "2"], after)
+        for kill, after in enumerate(_kill_times(rng, seconds, 2)):
+            killed = kill_after(["index", str(photos), "-L", str(library), "--workers", "2"], after)
+            spawned += killed.spawned
+            if kill == 0:  # the first kill must cut an index short, else the trial resumes nothing
+                left = index_progress(library)
+                assert killed.struck and left.unfinished(total), (
+                    f"trial {trial}: the kill {after:.2f} s in came after the index had finished ({left})"
+                )
+                partial.append(left.partial(before, total))
         assert not survivors(spawned), f"trial {trial}: processes of the killed runs are still alive"
         run(["index", str(photos), "-L", str(library)])
         assert integrity_ok(library)
         assert library_state(library).differences(expected) == [], f"trial {trial}"
+    # kills fall from start-up to the final graph update; at least one must land mid-way, leaving
+    # some but not all of the new photos stored (SQLite rows) for the resume to complete
+    assert any(partial), f"no kill left a partial library ({before} -> {total} assets)"
 
 
 def test_index_of_a_new_library_killed_and_resumed(tmp_path: Path) -> None:
@@ -107,14 +135,19 @@ def test_cluster_killed_and_resumed_keeps_corrections(tmp_path: Path, grown_libr
     assert any(name == "Carla" for name, _, _ in expected.people)
     assert any(confirmed for *_, confirmed in expected.faces)
     rng = random.Random(13)
+    missed = []
     for trial, after in enumerate(_kill_times(rng, seconds, KILLS)):
         library = tmp_path / f"killed{trial}"
         shutil.copytree(grown_library, library)
-        spawned = run_and_kill(["cluster", "-L", str(library)], after)
-        assert not survivors(spawned)
+        killed = kill_after(["cluster", "-L", str(library)], after)
+        if not killed.struck:
+            missed.append(f"{after:.2f} s")
+        assert not survivors(killed.spawned)
         run(["cluster", "-L", str(library)])
         assert integrity_ok(library)
         assert library_state(library).differences(expected) == [], f"trial {trial}, killed after {after:.2f} s"
+    # the kills are drawn within the span of an uninterrupted run: nearly all must find it running
+    assert len(missed) <= 2, f"kills after the cluster of {seconds:.2f} s had ended: {missed}"
 
 
 def _frames(video: Path) -> int:
@@ -146,14 +179,18 @@ def _render_trials(tmp_path: Path, library_source: Path, args: list[str], output
     expected_movies = {p.name: (_frames(p), _sidecar(p)) for p in out.glob("*.mp4")}
     assert expected_movies
     rng = random.Random(seed)
+    cut_short = []
     for trial in range(KILLS // 2):
         library, out = start(f"killed{trial}")
         spawned: list[int] = []
-        for after in _kill_times(rng, seconds, 2):
-            spawned += run_and_kill(command(library, out), after)
+        for kill, after in enumerate(_kill_times(rng, seconds, 2)):
+            killed = kill_after(command(library, out), after)
+            spawned += killed.spawned
             for movie in out.glob("*.mp4") if out.is_dir() else []:
                 if not movie.name.startswith("."):  # a final name: the whole movie or nothing
                     assert _frames(movie) == expected_movies[movie.name][0], (trial, movie.name)
+            if killed.struck and any(not (out / name).exists() for name in expected_movies):
+                cut_short.append((trial, kill))
         assert not survivors(spawned), f"trial {trial}: processes of the killed runs are still alive"
         run(command(library, out))
         assert sorted(p.name for p in out.iterdir()) == expected_files, f"trial {trial}: scratch left"
@@ -161,6 +198,8 @@ def _render_trials(tmp_path: Path, library_source: Path, args: list[str], output
             assert render_is_complete(out / name)
             assert _frames(out / name) == frames and _sidecar(out / name) == sidecar, (trial, name)
         assert integrity_ok(library)
+    # a resume must have had movies to finish: some kill stops the command before they are all out
+    assert cut_short, "no kill came before the movies were out: every resume had nothing to render"
 
 
 def test_make_killed_and_resumed(tmp_path: Path, sample_library: Path) -> None:

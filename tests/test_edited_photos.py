@@ -27,6 +27,7 @@ def _faces(library: Library, path: Path) -> list[tuple[int, int | None, bool]]:
     ]
 
 
+@pytest.mark.slow
 def test_edited_and_replaced_photos_supersede_and_forget(tmp_path: Path) -> None:
     from memories.forget import ForgetError, forget
     from memories.people import name_face

@@ -10,6 +10,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from recognition import models
 from recognition.coreml_export import (
     convert_onnx_to_mlpackage,
     export_coreml,
@@ -18,7 +19,6 @@ from recognition.coreml_export import (
     mil_name,
     project_onnx_models,
 )
-from recognition.mobilenet_convert import body_model_path
 
 BN_EPS = 1e-5
 
@@ -113,6 +113,7 @@ def models_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("export_models")
 
 
+@pytest.mark.slow
 def test_tiny_graph_exports_op_by_op(tmp_path: Path) -> None:
     onnx_file = tmp_path / "tiny.onnx"
     model = _tiny_onnx(onnx_file)
@@ -153,9 +154,10 @@ def test_unsupported_op_fails_with_its_name(tmp_path: Path) -> None:
         convert_onnx_to_mlpackage(path, tmp_path / "softmax.mlpackage")
 
 
+@pytest.mark.slow
 def test_project_models_export_to_coreml_and_onnx(models_cache: Path, tmp_path: Path) -> None:
     sources = project_onnx_models(models_cache)
-    assert sources["body_embedding"] == body_model_path(models_cache)
+    assert sources["body_embedding"] == models.onnx_path(models.MOBILENET_V2_BODY, models_cache)
     copies = export_onnx(tmp_path / "onnx", sources)
     for name, path in copies.items():
         assert path.read_bytes() == sources[name].read_bytes()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from PIL import Image
 
 from memories.store import Library
@@ -33,6 +34,7 @@ def seen_from_behind(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
+@pytest.mark.slow
 def test_a_person_seen_from_behind_is_known_by_clothes_in_the_same_moment_only(tmp_path: Path) -> None:
     from memories.people import name_face
     from memories.pipeline import cluster_and_graph, index_and_assign

@@ -14,7 +14,8 @@ from memories.evaluation import fairness_detection as fd
 from memories.evaluation.datasets import read_image_rgb
 from memories.evaluation.detection import TruthFace, detector_boxes
 from memories.evaluation.group_rates import GroupRate
-from recognition.detect import Detection, make_detector
+from recognition.boxes import Detection
+from recognition.detect import make_detector
 
 LABEL_COLUMNS = "image,face_idx,x,y,w,h,blur,expression,illumination,invalid,occlusion,pose,in_easy,in_medium,in_hard"
 DEMOGRAPHIC_COLUMNS = "image,face_idx,x,y,w,h,perceived_gender,perceived_age,perceived_skin_fitzpatrick"
@@ -118,6 +119,7 @@ def test_recall_per_group_on_a_synthetic_set(tmp_path: Path, monkeypatch: pytest
     assert json.loads(json.dumps(result.as_dict()))["detectors"]["fixed"]["skin_gap_40px"] == 1.0
 
 
+@pytest.mark.slow
 def test_the_fusion_is_scored_from_its_parts_boxes(shared_data: Path, tmp_path: Path) -> None:
     wider = shared_data / "wider_faces"
     images = sorted({f.image for f in fd.read_demographics(wider)})[:3]
@@ -128,6 +130,7 @@ def test_the_fusion_is_scored_from_its_parts_boxes(shared_data: Path, tmp_path: 
         np.testing.assert_allclose(boxes[image], direct)
 
 
+@pytest.mark.slow
 def test_tables_on_the_first_photos_of_wider_faces(shared_data: Path, tmp_path: Path) -> None:
     wider = shared_data / "wider_faces"
     result = fd.detection_fairness(wider, ("blazeface",), cache_dir=tmp_path, workers=1, limit=20)

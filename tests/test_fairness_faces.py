@@ -9,7 +9,7 @@ import pytest
 
 from memories.evaluation import fairness_faces as ff
 from recognition.body_settings import QUALITY
-from recognition.quality import combine_terms, quality_terms
+from recognition.quality import terms_from_cues
 
 
 def unit(index: int, dim: int = 128) -> np.ndarray:
@@ -112,26 +112,29 @@ def test_landmarks_plausible() -> None:
 
 
 def test_filter_scores_follow_quality_terms() -> None:
-    rng = np.random.default_rng(0)
-    chips = rng.integers(0, 255, size=(3, 150, 150, 3), dtype=np.uint8)
-    landmarks = np.stack([frontal_landmarks()] * 3)
-    boxes = np.array([[0, 0, 200, 200], [10, 10, 30, 30], [0, 0, 15, 15]], np.float64)
-    scores = np.array([1.0, 0.2, -0.5])
-    embeddings = rng.normal(size=(3, 128))
-    reference = unit(0).astype(np.float64)
-    cues = ff.quality_cues(chips, landmarks, boxes, scores, embeddings, reference)
-    expected = quality_terms(chips, landmarks, boxes, scores, embeddings, reference)
-    assert np.allclose(ff.terms_from_cues(cues), expected)
-    without = ff.filter_scores(cues, detector_term=False)
-    terms = expected.copy()
-    terms[:, ff.TERMS.index("detector")] = 1.0
-    assert np.allclose(without, combine_terms(terms))
-    assert np.allclose(ff.filter_scores(cues), combine_terms(expected))
+    """A cue at its bad value gives a term of 0, at its good value 1 and halfway 0.5; the score is
+    the weighted geometric mean of the terms, and leaving the detector term out sets it to 1."""
+    s = QUALITY
+    bad = np.array([s.size_bad, s.sharpness_bad, s.pose_bad, s.detector_bad, s.null_distance_bad])
+    good = np.array([s.size_good, s.sharpness_good, s.pose_good, s.detector_good, s.null_distance_good])
+    np.testing.assert_allclose(terms_from_cues(np.stack([bad, good, (bad + good) / 2])),
+                               [[0.0] * 5, [1.0] * 5, [0.5] * 5], atol=1e-12)
+    detector = ff.TERMS.index("detector")
+    weights = np.array([s.size_weight, s.sharpness_weight, s.pose_weight, s.detector_weight, s.embedding_weight])
+    no_detector = good.copy()
+    no_detector[detector] = bad[detector]
+    half_size = good.copy()
+    half_size[0] = (bad[0] + good[0]) / 2
+    cues = np.stack([good, no_detector, half_size])
+    assert np.allclose(ff.filter_scores(cues), [1.0, 0.0, 0.5 ** (weights[0] / weights.sum())])
+    assert np.allclose(ff.filter_scores(cues, detector_term=False), [1.0, 1.0, 0.5 ** (weights[0] / weights.sum())])
     causes = ff.rejection_causes(cues, np.array([False, True, True]), np.array(["x", "x", "y"], dtype=object),
                                  QUALITY)
-    assert sum(causes["x"].values()) == 1 and sum(causes["y"].values()) == 1
+    assert causes["x"]["detector"] == 1 and sum(causes["x"].values()) == 1
+    assert causes["y"]["size"] == 1 and sum(causes["y"].values()) == 1
 
 
+@pytest.mark.slow
 def test_face_rates_on_a_real_subset(shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """24 utkface crops through the real analyzer (in-process), then the same from the cache."""
     monkeypatch.setattr(ff, "eval_cache_dir", lambda: tmp_path)

@@ -167,7 +167,7 @@ def test_trips(graph) -> None:
     rows = trips(graph)
     assert len(rows) == 1
     trip = rows[0]
-    assert trip["title"] == "Paris, May 2023"
+    assert (trip["title"], trip["place"]) == ("Paris, May 2023", "Paris")  # Paris has 3 of the 4 photos
     assert (trip["start"], trip["end"], trip["moments"], trip["photos"]) == ("2023-05-20", "2023-05-22", 3, 4)
     assert trip["places"] == ["Paris, France", "Versailles, France"]
     assert trip["people"] == ["Ana", "Person 3"]  # 3 photos each: the id decides

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graph.dates import local_date, month_span_label, parse_day
 from graph.settings import GraphSettings
-from graph.trip_detection import MomentStop, detect_trips, trip_title
+from graph.trip_detection import MomentStop, detect_trips, trip_place, trip_title
 
 HOME = (38.7223, -9.1393)  # Lisbon
 PARIS = (48.8566, 2.3522)
@@ -61,19 +61,17 @@ def test_titles() -> None:
     sintra = ("Sintra", "Lisbon", "Portugal")
     porto = ("Porto", "Porto", "Portugal")
     madrid = ("Madrid", "Madrid", "Spain")
-    assert trip_title({lisbon: 6, sintra: 4}, "2023-05-02", "2023-05-06", settings) == "Lisbon, May 2023"
-    # no town has half the photos, but one region does
-    assert trip_title({lisbon: 4, sintra: 3, porto: 3}, "2023-05-30", "2023-06-02", settings) == (
-        "Lisbon, May–June 2023"
-    )
-    assert trip_title({lisbon: 2, porto: 2, madrid: 1}, "2023-12-30", "2024-01-02", settings) == (
-        "Portugal, December 2023 – January 2024"
-    )
-    assert (
-        trip_title({porto: 2, madrid: 2}, "2023-05-01", "2023-05-02", settings)
-        == "Portugal & Spain, May 2023"
-    )
-    assert trip_title({}, "2023-05-01", "2023-05-02", settings) == "Trip, May 2023"
+    assert trip_place({lisbon: 6, sintra: 4}, settings) == "Lisbon"
+    assert trip_place({lisbon: 4, sintra: 3, porto: 3}, settings) == "Lisbon"  # the region, not a town
+    assert trip_place({lisbon: 2, porto: 2, madrid: 1}, settings) == "Portugal"
+    assert trip_place({porto: 2, madrid: 2}, settings) == "Portugal & Spain"
+    assert trip_place({sintra: 2, porto: 2}, settings) == "Portugal"  # two towns, two regions: a tie
+    assert trip_place({}, settings) is None
+    assert trip_title("Lisbon", "2023-05-02", "2023-05-06") == "Lisbon, May 2023"
+    assert trip_title("Lisbon", "2023-05-30", "2023-06-02") == "Lisbon, May–June 2023"
+    assert trip_title("Portugal", "2023-12-30", "2024-01-02") == "Portugal, December 2023 – January 2024"
+    assert trip_title("Portugal & Spain", "2023-05-01", "2023-05-02") == "Portugal & Spain, May 2023"
+    assert trip_title(None, "2023-05-01", "2023-05-02") == "Trip, May 2023"
 
 
 def test_dates_follow_the_local_clock() -> None:

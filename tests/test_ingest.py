@@ -56,6 +56,7 @@ def _png_header_only(path: Path, width: int, height: int) -> None:
     )
 
 
+@pytest.mark.slow
 def test_samples_index_with_metadata_and_moments(tmp_path: Path) -> None:
     with Library(tmp_path / "lib") as library:
         summary = index(library, [SAMPLES], recognise=False, progress=False)
@@ -96,6 +97,7 @@ def test_second_run_does_no_work_and_moves_keep_identity(tmp_path: Path) -> None
         assert library.db.execute("SELECT COUNT(*) FROM assets").fetchone()[0] == 2
 
 
+@pytest.mark.slow
 def test_bad_input_is_reported_and_skipped(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     good = _photo(photos / "good.jpg")
@@ -151,6 +153,7 @@ def test_bad_input_is_reported_and_skipped(tmp_path: Path) -> None:
     assert summary["missing_roots"]
 
 
+@pytest.mark.slow
 def test_index_runs_with_the_network_blocked(tmp_path: Path) -> None:
     blocker = tmp_path / "blocker"
     blocker.mkdir()
@@ -187,6 +190,7 @@ def test_index_runs_with_the_network_blocked(tmp_path: Path) -> None:
     assert "network access attempted" not in result.stderr
 
 
+@pytest.mark.slow
 def test_large_jpegs_decode_at_reduced_scale_and_faces_keep_photo_pixels(tmp_path: Path) -> None:
     """A phone-size JPEG decodes at half size (the DCT scaling), the photo keeps its own width and
     height (EXIF rotation included), and face boxes come back in the photo's pixels."""
@@ -225,6 +229,7 @@ def test_large_jpegs_decode_at_reduced_scale_and_faces_keep_photo_pixels(tmp_pat
     assert overlap.max(axis=1).min() > 0.8
 
 
+@pytest.mark.slow
 def test_gif_and_bmp_are_indexed_and_decoder_warnings_name_their_file(tmp_path: Path) -> None:
     import numpy as np
 
@@ -248,6 +253,7 @@ def test_gif_and_bmp_are_indexed_and_decoder_warnings_name_their_file(tmp_path: 
     assert len(warned) == 1 and "broken-exif.jpg" in warned[0]
 
 
+@pytest.mark.slow
 def test_a_run_killed_after_storing_photos_is_finished_by_the_next(tmp_path: Path, monkeypatch) -> None:
     """Killed after its photos were committed but before moments, names and the graph: the next
     run, which finds "0 new", still gives every photo its moment and puts it in the graph."""
@@ -281,9 +287,7 @@ def test_a_run_killed_after_storing_photos_is_finished_by_the_next(tmp_path: Pat
 
 
 def test_a_png_with_a_huge_text_chunk_is_refused_before_decoding(tmp_path: Path) -> None:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    from bench_input_memory import make_png_with_huge_text
-
+    from benchmarks.bench_input_memory import make_png_with_huge_text
     from memories.photos import PhotoError, read_photo
 
     path = tmp_path / "huge-text.png"

@@ -8,6 +8,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from memories import people
 from memories.pipeline import cluster_and_graph, index_and_assign
 from memories.store import Library
@@ -131,6 +133,7 @@ def test_naming_an_ungrouped_face_makes_a_person_that_stays(sample_library: Path
         assert people.name_face(library, int(other), "dan") == dan
 
 
+@pytest.mark.slow
 def test_a_cluster_killed_while_writing_leaves_no_empty_people(tmp_path) -> None:
     """New people and their faces are written in one transaction: a failure between the two
     steps leaves the library as it was."""
@@ -226,9 +229,9 @@ def test_migrations_upgrade_a_version_2_library(tmp_path: Path) -> None:
     old.execute("PRAGMA user_version = 2")
     old.commit()
     old.close()
-    assert SCHEMA_VERSION == 5 and len(_split_sql(MIGRATIONS[2])) == 5
+    assert SCHEMA_VERSION == 6 and len(_split_sql(MIGRATIONS[2])) == 5
     with Library(database.parent) as library:
-        assert library.db.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert library.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         indexes = {r[0] for r in library.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert {"observations_person_asset", "observations_score"} <= indexes
         assert "observations_person" not in indexes
@@ -241,6 +244,78 @@ def test_migrations_upgrade_a_version_2_library(tmp_path: Path) -> None:
 
         with pytest.raises(sqlite3.IntegrityError):  # pairs are stored smaller id first
             library.db.execute("INSERT INTO feedback_different (person_a, person_b) VALUES (1, 1)")
+
+
+def test_the_store_and_the_graph_share_one_label_and_one_set_of_name_rules(sample_library: Path) -> None:
+    """`people.resolve_person` (SQLite) matches names as `graph.resolve_person` does: ids in any
+    form and case, names in any case (not only ASCII), a shared name is ambiguous, close matches."""
+    import pytest
+
+    from graph import names
+
+    assert people.label is names.label and people.label(7, None) == "Person 7"
+    with Library(sample_library) as library:
+        first, second = _unnamed(library)[:2]
+        assert people.resolve_person(library, f"person {first.id}") == first.id
+        assert people.resolve_person(library, f"PERSON:{first.id}") == first.id
+        people.name_person(library, first.id, "Élodie")
+        assert people.resolve_person(library, "éLODIE") == first.id
+        people.name_person(library, second.id, "élodie")
+        with pytest.raises(names.AmbiguousPersonError, match="use an id") as error:
+            people.resolve_person(library, "Élodie")
+        assert sorted(error.value.matches, key=int) == sorted([str(first.id), str(second.id)], key=int)
+        assert people.resolve_person(library, second.id) == second.id
+        with pytest.raises(people.PersonNotFound, match="did you mean 'Ana'"):
+            people.resolve_person(library, "Anna")
+        with pytest.raises(people.PersonNotFound, match="no person with id 999999"):
+            people.resolve_person(library, "Person 999999")
+
+
+def test_a_version_5_library_loses_places_and_keeps_its_moments(tmp_path: Path) -> None:
+    """Schema 6 drops the unused `places` table and `moments.place_id` (a column SQLite cannot drop
+    in place: `moments` is rebuilt): every moment, and every photo's moment, is kept."""
+    import sqlite3
+
+    from memories.store import MIGRATIONS
+
+    database = tmp_path / "lib" / "library.sqlite3"
+    database.parent.mkdir()
+    old = sqlite3.connect(database)
+    for script in MIGRATIONS[:5]:
+        old.executescript(script)
+    old.execute("PRAGMA foreign_keys=ON")
+    old.execute("INSERT INTO places (id, name, city) VALUES (3, 'Porto', 'Porto')")
+    moments = [
+        (1, 10.0, 20.0, "2020-01-01T00:00:10", "2020-01-01T00:00:20", 41.1, -8.6, 2, 3),
+        (2, 30.0, 40.0, "2020-01-01T00:00:30", "2020-01-01T00:00:40", None, None, 1, None),
+    ]
+    old.executemany("INSERT INTO moments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", moments)
+    for asset_id, moment_id in ((1, 1), (2, 1), (3, 2), (4, None)):
+        old.execute(
+            "INSERT INTO assets (id, content_hash, path, file_size, time_source, moment_id, media_kind) "
+            "VALUES (?, ?, ?, 1, 'exif', ?, 'photo')",
+            (asset_id, f"h{asset_id}", f"/p/{asset_id}.jpg", moment_id),
+        )
+    old.execute("INSERT INTO people (id, name) VALUES (1, 'Ana')")
+    old.execute("INSERT INTO observations (id, asset_id, person_id) VALUES (1, 1, 1)")
+    old.execute("PRAGMA user_version = 5")
+    old.commit()
+    old.close()
+    with Library(database.parent) as library:
+        db = library.db
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 6
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "places" not in tables and "moments_rebuilt" not in tables
+        columns = [r[1] for r in db.execute("PRAGMA table_info(moments)")]
+        assert "place_id" not in columns and len(columns) == 8
+        assert [tuple(r) for r in db.execute("SELECT * FROM moments ORDER BY id")] == [m[:8] for m in moments]
+        kept = [tuple(r) for r in db.execute("SELECT id, moment_id FROM assets ORDER BY id")]
+        assert kept == [(1, 1), (2, 1), (3, 2), (4, None)]
+        assert db.execute("SELECT person_id FROM observations WHERE id = 1").fetchone()[0] == 1
+        assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1  # on again after the migration
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+        db.execute("DELETE FROM moments WHERE id = 2")  # assets still refer to the rebuilt table
+        assert db.execute("SELECT moment_id FROM assets WHERE id = 3").fetchone()[0] is None
 
 
 def test_undo_restores_the_exact_rows_of_name_merge_reject_confirm(sample_library: Path) -> None:
@@ -364,6 +439,7 @@ def test_list_people_sorts_by_photos_name_and_recent(sample_library: Path) -> No
             people.list_people(library, sort="age")
 
 
+@pytest.mark.slow
 def test_list_people_is_one_fast_query_for_a_big_library(tmp_path: Path) -> None:
     import time
 

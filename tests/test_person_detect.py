@@ -23,6 +23,7 @@ def test_anchor_layout_matches_the_graph() -> None:
     assert boxes[0] == pytest.approx([0.5 / 19 - 0.05, 0.5 / 19 - 0.05, 0.1, 0.1])
 
 
+@pytest.mark.slow
 def test_people_are_found_in_usc_photos(shared_data: Path, tmp_path: Path) -> None:
     source = shared_data / "usc_pedestrians"
     boxes = json.loads((source / "boxes.json").read_text())

@@ -10,8 +10,8 @@ import pytest
 from memories.evaluation.datasets import read_image_rgb
 from memories.evaluation.detection import evaluate_detection, match_count
 from recognition import settings
-from recognition.boxes import box_iou
-from recognition.detect import MmodDetector, greedy_nms, working_scale
+from recognition.boxes import box_iou, greedy_nms
+from recognition.detect import MmodDetector, working_scale
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +19,7 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("models")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("detector", ["hog", "mmod", "mtcnn", "blazeface", "fused"])
 def test_detectors_meet_the_targets(shared_data: Path, model_cache: Path, detector: str) -> None:
     # faces down to 37 px in 500 px photos; BlazeFace runs through our TensorFlow Lite converter,
@@ -30,7 +31,7 @@ def test_detectors_meet_the_targets(shared_data: Path, model_cache: Path, detect
 
 
 def test_wider_labels_ignore_invalid_faces_and_break_recall_down(tmp_path: Path) -> None:
-    from recognition.detect import Detection
+    from recognition.boxes import Detection
 
     (tmp_path / "dataset.json").write_text('{"kind": "photos", "boxes": "boxes.json"}')
     header = "image,face_idx,x,y,w,h,blur,expression,illumination,invalid,occlusion,pose,in_easy,in_medium,in_hard\n"
@@ -72,6 +73,7 @@ def test_mtcnn_box_helpers() -> None:
     assert scales == pytest.approx([0.6, 0.3, 0.15])
 
 
+@pytest.mark.slow
 def test_mmod_finds_the_faces_dlib_finds(shared_data: Path, model_cache: Path) -> None:
     import dlib
 

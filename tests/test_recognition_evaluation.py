@@ -16,7 +16,7 @@ from memories.evaluation.verification import (
     kfold_accuracy,
     tar_at_far,
 )
-from recognition.detect import Detection
+from recognition.boxes import Detection
 from recognition.face_pipeline import centre_detection
 
 
@@ -63,6 +63,7 @@ def test_centre_face_is_the_one_nearest_the_middle() -> None:
     assert centre_detection(found, 100, 100) is found[1]
 
 
+@pytest.mark.slow
 def test_face_crop_set_embeds_and_caches(shared_data: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("MEMORIES_CACHE", str(tmp_path))
     first = embed_dataset(shared_data / "orl_att", workers=1, limit=30)
@@ -73,6 +74,7 @@ def test_face_crop_set_embeds_and_caches(shared_data: Path, tmp_path: Path, monk
     assert np.array_equal(first.embeddings, again.embeddings)
 
 
+@pytest.mark.slow
 def test_verification_reports_ours_beside_the_reference(
     shared_data: Path, tmp_path: Path, monkeypatch
 ) -> None:

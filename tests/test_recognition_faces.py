@@ -132,6 +132,7 @@ def test_observing_given_detections_equals_detecting(model_cache: Path, lfw_face
             assert 0.0 <= a.quality <= 1.0 and a.body_box is None  # bodies are off by default
 
 
+@pytest.mark.slow
 def test_observe_crop_on_pre_cropped_faces(model_cache: Path, shared_data: Path) -> None:
     ds = read_dataset(shared_data / "orl_att")
     analyzer = FaceAnalyzer(cache_dir=model_cache)

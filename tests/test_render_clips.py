@@ -21,18 +21,11 @@ import pyloudnorm
 import pytest
 
 from memories import curation, videos
-from memories.render import (
-    Clip,
-    MemoryPlan,
-    PlanPhoto,
-    audiofile,
-    clipsound,
-    render_memory,
-    settings,
-    storyboard,
-)
+from memories.render import audiofile, clipsound, settings, storyboard
 from memories.render.images import load_oriented, oriented_size
+from memories.render.plan import Clip, MemoryPlan, PlanPhoto
 from memories.render.soundtrack import MOOD_MUSIC, synthesise
+from memories.render.video import render_memory
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "photos"
 SAMPLE_PHOTOS = [
@@ -398,6 +391,7 @@ def _insert_asset(
     return int(cursor.lastrowid)
 
 
+@pytest.mark.slow
 def test_a_library_with_videos_and_a_live_photo_makes_a_memory_with_motion(
     shared_data: Path, tmp_path: Path
 ) -> None:

@@ -70,6 +70,7 @@ def test_every_frame_of_a_render_plan_contains_every_featured_face(size: tuple[i
     assert _check_every_frame(board, photos, size) > 0
 
 
+@pytest.mark.slow
 def test_faces_detected_on_real_photos_stay_in_frame(shared_data: Path) -> None:
     detector = dlib.get_frontal_face_detector()
     from memories.render.images import load_oriented

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from memories.render import MemoryPlan, PlanPhoto, RenderError, render_memory
 from memories.render.audiofile import ffmpeg_exe
 from memories.render.images import load_oriented, oriented_size
+from memories.render.plan import MemoryPlan, PlanPhoto, RenderError
+from memories.render.video import render_memory
 
 
 def _probe(path: Path) -> str:
@@ -156,6 +157,7 @@ def test_odd_sizes_and_bad_plans_are_refused(tmp_path: Path, shared_data: Path) 
         render_memory(MemoryPlan(title="x", photos=(photo,), seconds=6.0), tmp_path / "x.mp4", size=(161, 90))
 
 
+@pytest.mark.slow
 def test_a_killed_render_is_never_taken_for_done(shared_data: Path, tmp_path: Path) -> None:
     """kill -9 in the middle of encoding: no movie, poster or sidecar under the final names, and
     the next render sweeps the dead one's scratch files and completes."""

@@ -147,6 +147,7 @@ def test_balanced_for_small_speakers(tracks: dict[str, soundtrack.Soundtrack]) -
         assert share < MAX_LOW_SHARE, (mood, share)
 
 
+@pytest.mark.slow
 def test_every_memory_gets_its_own_music() -> None:
     """Seeds (a memory's key: any int up to 2**31) give different pieces, not the same piece with
     other noise; the same seed gives the same samples. The yardstick: the same score performed
@@ -186,6 +187,7 @@ def test_the_piece_has_a_form(tracks: dict[str, soundtrack.Soundtrack]) -> None:
         assert tail[3] < tail[0] - 6.0, (mood, tail)
 
 
+@pytest.mark.slow
 def test_there_is_a_melody_above_the_accompaniment() -> None:
     """Render each piece with and without its melody: where the score has a melody note, the
     mix holds energy at that pitch that the accompaniment alone does not."""
@@ -232,6 +234,7 @@ def test_melody_moves_like_a_tune() -> None:
         assert np.mean(moves > 7) <= 0.08, (mood, np.mean(moves > 7))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seconds", [6.0, 12.0])
 def test_short_pieces(seconds: float) -> None:
     """Custom lengths down to settings.MIN_MEMORY_S still come out exact and at the target."""

@@ -21,6 +21,7 @@ def _open(root: str, barrier: multiprocessing.synchronize.Barrier, results: mult
         results.put(f"{type(error).__name__}: {error}")
 
 
+@pytest.mark.slow
 def test_two_processes_create_one_library_together(tmp_path: Path) -> None:
     context = multiprocessing.get_context("fork")
     failures = []
@@ -52,6 +53,7 @@ def test_a_newer_library_is_refused(tmp_path: Path) -> None:
         Library(tmp_path / "lib")
 
 
+@pytest.mark.slow
 def test_two_whole_index_runs_on_a_new_library_both_succeed(tmp_path: Path) -> None:
     """50 trials of two `memories index` commands started together on a library that does not yet
     exist: both exit 0 and the library holds each photo once. The first 3 trials index sample

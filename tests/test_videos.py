@@ -114,6 +114,7 @@ def test_reindexing_changes_nothing_and_the_motion_file_stays_with_its_still(
     assert summary["new"] == 0 and summary["unchanged"] == 10
 
 
+@pytest.mark.slow
 def test_bad_videos_get_one_line_each_and_the_run_goes_on(tmp_path: Path) -> None:
     folder = tmp_path / "bad"
     folder.mkdir()
@@ -142,6 +143,7 @@ def test_bad_videos_get_one_line_each_and_the_run_goes_on(tmp_path: Path) -> Non
     assert summary["new"] == 1 and summary["videos"] == 1 and summary["skipped"] == 4
 
 
+@pytest.mark.slow
 def test_a_cut_short_copy_is_indexed_as_far_as_it_plays_with_a_warning(tmp_path: Path) -> None:
     whole, cut = tmp_path / "whole.mp4", tmp_path / "in" / "cut.mp4"
     cut.parent.mkdir()
@@ -236,6 +238,7 @@ def test_absurd_headers_are_refused_before_decoding(tmp_path: Path, monkeypatch:
         read_video(clip)
 
 
+@pytest.mark.slow
 def test_video_decoding_never_holds_the_file(tmp_path: Path) -> None:
     """Frames are read one at a time: the process reads a ~40 MB clip's frames with far less
     memory than the file (checked by the resident size growth while iterating)."""
@@ -264,11 +267,12 @@ def _face_clip(photo: Path, target: Path, seconds: float = 3.0) -> None:
             "-c:v", "libx264", "-g", "25", str(target))
 
 
+@pytest.mark.slow
 def test_index_with_videos_killed_and_resumed_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     import random
 
     from conftest import SAMPLES
-    from crash_harness import library_state, run, run_and_kill, survivors
+    from crash_harness import index_progress, kill_after, library_state, run, survivors
 
     folder = tmp_path / "media"
     folder.mkdir()
@@ -300,9 +304,13 @@ def test_index_with_videos_killed_and_resumed_equals_an_uninterrupted_run(tmp_pa
     for trial in range(2):
         library = tmp_path / f"killed{trial}"
         spawned: list[int] = []
-        for _ in range(2):
-            spawned += run_and_kill(["index", str(folder), "-L", str(library), "--workers", "2"],
-                                    rng.uniform(0.05, 1.0) * seconds)
+        for kill in range(2):
+            after = rng.uniform(0.05, 1.0) * seconds
+            killed = kill_after(["index", str(folder), "-L", str(library), "--workers", "2"], after)
+            spawned += killed.spawned
+            if kill == 0:  # the first kill must cut the index short (asset rows or index.pending)
+                left = index_progress(library)
+                assert killed.struck and left.unfinished(len(expected.assets)), (trial, after, left)
         assert not survivors(spawned), "processes of the killed runs are still alive"
         run(["index", str(folder), "-L", str(library)])
         assert library_state(library).differences(expected) == [], f"trial {trial}"
@@ -310,6 +318,7 @@ def test_index_with_videos_killed_and_resumed_equals_an_uninterrupted_run(tmp_pa
 
 
 
+@pytest.mark.slow
 def test_variable_frame_rate_is_sampled_by_time(tmp_path: Path) -> None:
     """A phone slows its frame rate in dim light: 10 fps for 2 s, then 30 fps. Samples follow the
     clock, not the frame count, and the duration is the stream's."""

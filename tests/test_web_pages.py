@@ -635,3 +635,27 @@ def test_pin_unmerge_and_memory_choices_through_the_page(client: Client, library
         choice = memory_choices.memory_choices(library)[key]
         assert choice.title == "Summer" and choice.hidden
     assert f'data-key="{key}"'.encode() not in client.get("/memories")[2]
+
+
+def test_a_name_two_people_share_is_asked_about_not_guessed(client: Client, library_copy: BuiltLibrary) -> None:
+    """"Who is this?" with a name two people carry: the page says so (400, "use an id") and confirms
+    the face as nobody; the face stays where it was."""
+    from memories import people
+
+    token = client.csrf()
+    ana, bea = library_copy.people["ana"], library_copy.people["bea"]
+    wrong = library_copy.faces["wrong"]
+    with Library(library_copy.root, create=False) as library:
+        people.name_person(library, ana, "Sam")
+        people.name_person(library, bea, "Sam")
+        before = library.db.execute("SELECT person_id FROM observations WHERE id = ?", (wrong,)).fetchone()
+    status, _, body = client.request("POST", f"/faces/{wrong}/name", {"csrf_token": token, "name": "sam"})
+    assert status == 400
+    assert "2 people are named" in body.decode() and "use an id" in body.decode()
+    with Library(library_copy.root, create=False) as library:
+        after = library.db.execute("SELECT person_id FROM observations WHERE id = ?", (wrong,)).fetchone()
+        assert tuple(after) == tuple(before)
+        confirmed = library.db.execute(
+            "SELECT COUNT(*) FROM feedback_confirmations WHERE observation_id = ?", (wrong,)
+        ).fetchone()[0]
+        assert confirmed == 0

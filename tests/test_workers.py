@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -32,6 +34,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow
 def test_workers_die_with_a_killed_index(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "memories", "index", str(REPO / "samples" / "photos"),
                "--library", str(tmp_path / "lib"), "--workers", "2"]

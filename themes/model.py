@@ -9,6 +9,7 @@ builds for one candidate; the variables the built-ins use are listed in `TEMPLAT
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -129,7 +130,7 @@ class Theme:
     ordering: str = "chronological"
     source: str = ""  # the file it came from
 
-    def render_title(self, context: dict[str, Any]) -> tuple[str, str]:
+    def render_title(self, context: Mapping[str, Any]) -> tuple[str, str]:
         """(title, subtitle) for one candidate memory; whitespace collapsed."""
         title = _ENV.from_string(self.title_template).render(**context)
         subtitle = (
@@ -168,6 +169,13 @@ def _template(data: dict[str, Any], key: str, source: str, required: bool) -> st
     return str(text)
 
 
+def _only_known(table: dict[str, Any], known: tuple[str, ...], prefix: str, source: str) -> None:
+    """Refuse a field not in `known`, naming the first (`prefix` places its table in the file)."""
+    extra = sorted(set(table) - set(known))
+    if extra:
+        raise ThemeError(source, f"{prefix}{extra[0]}", f"unknown field (expected one of {', '.join(known)})")
+
+
 def theme_from_dict(data: dict[str, Any], source: str) -> Theme:
     """Validate a parsed theme file; raises ThemeError naming the field."""
     known = {
@@ -182,9 +190,7 @@ def theme_from_dict(data: dict[str, Any], source: str) -> Theme:
         "length",
         "ordering",
     }
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ThemeError(source, unknown[0], f"unknown field (expected one of {', '.join(sorted(known))})")
+    _only_known(data, tuple(sorted(known)), "", source)
     theme_id = _require(data, "id", str, source)
     if not ID_PATTERN.match(theme_id):
         raise ThemeError(source, "id", f"{theme_id!r} must be lower-case letters, digits, '_' or '-'")
@@ -199,9 +205,7 @@ def theme_from_dict(data: dict[str, Any], source: str) -> Theme:
     params = query.get("params", {})
     if not isinstance(params, dict):
         raise ThemeError(source, "query.params", "must be a table")
-    extra = sorted(set(query) - {"name", "params"})
-    if extra:
-        raise ThemeError(source, f"query.{extra[0]}", "unknown field (expected name, params)")
+    _only_known(query, ("name", "params"), "query.", source)
     unknown = sorted(set(params) - QUERY_PARAMS[query_name])
     if unknown:
         raise ThemeError(
@@ -215,9 +219,7 @@ def theme_from_dict(data: dict[str, Any], source: str) -> Theme:
     photos = data.get("photos", {})
     if not isinstance(photos, dict):
         raise ThemeError(source, "photos", "must be a table with min and max")
-    extra = sorted(set(photos) - {"min", "max"})
-    if extra:
-        raise ThemeError(source, f"photos.{extra[0]}", "unknown field (expected min, max)")
+    _only_known(photos, ("min", "max"), "photos.", source)
     min_photos = photos.get("min", 6)
     max_photos = photos.get("max", 40)
     for key, value in (("photos.min", min_photos), ("photos.max", max_photos)):

@@ -1,24 +1,44 @@
 """Theme rules: each theme's `query` names one function here that proposes candidate memories.
 
-A rule is a plain function over the knowledge graph: (graph, params, today) -> candidates. A
-candidate holds the people it features, the photos it may use (asset ids, any order), the
-template context for its title, a one-line reason, and a score to rank suggestions by. Curation
-(which photos, in what order) and rendering happen in the app; nothing here reads files.
+A rule is a plain function over the knowledge graph: `RuleInput` (the graph, the day, the theme's
+parameters and the people the user asked for) -> candidates. A candidate holds the people it
+features, the photos it may use (asset ids, any order), the template context for its title
+(`MemoryContext`), a one-line reason, and a score to rank suggestions by. Curation (which photos,
+in what order) and rendering happen in the app; nothing here reads files.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import TypedDict
 
 import networkx as nx
 
-import graph as kg
 from graph.build import neighbours_of_kind
 from graph.names import person_label
+from graph.queries import important_groups, important_people, trips
+
+
+class MemoryContext(TypedDict, total=False):
+    """What a candidate hands its theme's title templates (see themes.model.TEMPLATE_VARIABLES),
+    and the app's curation (`per_group`). Each rule fills the keys that make sense for it."""
+
+    people: list[str | None]  # featured people's names, None for someone not yet named
+    person: str | None
+    place: str | None  # the name a trip is titled by
+    places: list[str]  # every place label of a trip, most photos first
+    start: str | None  # local ISO day of the first photo
+    end: str | None
+    years: list[int]
+    year: int
+    count: int  # photos
+    moments: int
+    today: date
+    day: date  # the (most common) day the photos were taken, on this day
+    per_group: tuple[str, int]  # curation: at most N photos per "year" / "moment" (0: no cap)
 
 
 @dataclass
@@ -27,22 +47,44 @@ class Candidate:
     key: str  # stable id of this memory: theme + what it selects
     people: list[int]  # featured person ids (may be empty: a trip, a year)
     assets: list[int]
-    context: dict[str, Any] = field(default_factory=dict)
+    context: MemoryContext = field(default_factory=MemoryContext)
     reason: str = ""
     score: float = 0.0
 
 
-Rule = Callable[[nx.Graph, dict[str, Any], date], list[Candidate]]
+@dataclass(frozen=True)
+class RuleInput:
+    """Everything a rule may use."""
+
+    graph: nx.Graph
+    today: date
+    # The theme's query parameters (themes.model.QUERY_PARAMS says which each rule reads; every
+    # value a number >= 0).
+    params: Mapping[str, float] = field(default_factory=dict)
+    # Person nodes ("person:7") the user asked for (`memories make --people`): the rules that
+    # feature people propose memories of exactly them, past their usual thresholds.
+    people: tuple[str, ...] = ()
+
+
+Rule = Callable[[RuleInput], list[Candidate]]
 
 
 def within_year(graph: nx.Graph, candidate: Candidate, year: int) -> Candidate | None:
     """The candidate narrowed to the photos of one year (its dates and count follow), or None when
     it has none then: `--year 2019` makes a 2019 movie, not a 2019–2023 one."""
-    assets = [a for a in candidate.assets if str(graph.nodes[f"asset:{a}"]["date"] or "").startswith(f"{year}-")]
+    assets = [
+        a for a in candidate.assets if str(graph.nodes[f"asset:{a}"]["date"] or "").startswith(f"{year}-")
+    ]
     if not assets:
         return None
     start, end, years = _span(graph, [f"asset:{a}" for a in assets])
-    context = {**candidate.context, "start": start, "end": end, "years": years, "count": len(assets)}
+    context: MemoryContext = {
+        **candidate.context,
+        "start": start,
+        "end": end,
+        "years": years,
+        "count": len(assets),
+    }
     return replace(candidate, key=f"{candidate.key}@{year}", assets=assets, context=context)
 
 
@@ -52,6 +94,11 @@ def _visible_assets(graph: nx.Graph, nodes: Iterable[str]) -> list[str]:
 
 def _assets_of(graph: nx.Graph, person: str) -> set[str]:
     return set(_visible_assets(graph, neighbours_of_kind(graph, person, "asset")))
+
+
+def _moments_assets(graph: nx.Graph, moments: Iterable[str]) -> list[str]:
+    """The visible photos of these moments, sorted by node name."""
+    return sorted({a for m in moments for a in _visible_assets(graph, neighbours_of_kind(graph, m, "asset"))})
 
 
 def _span(graph: nx.Graph, assets: Iterable[str]) -> tuple[str | None, str | None, list[int]]:
@@ -107,16 +154,22 @@ def _gathering(graph: nx.Graph, theme: str, members: list[str], reason: str) -> 
     )  # fmt: skip
 
 
-def together(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate]:
-    """Two or more important people across several shared moments (the graph's groups)."""
+def together(given: RuleInput) -> list[Candidate]:
+    """Two or more important people across several shared moments (the graph's groups); the
+    people asked for, together, however often they met."""
+    graph, params = given.graph, given.params
     low, high = int(params.get("min_people", 2)), int(params.get("max_people", 4))
     min_moments = int(params.get("min_moments", 3))
-    chosen = params.get("people_sets")
-    groups = chosen or [
-        [m["node"] for m in g["members"]]
-        for g in kg.important_groups(graph, limit=None)
-        if low <= g["size"] <= high
-    ]
+    chosen = bool(given.people)
+    groups = (
+        [list(given.people)]
+        if chosen
+        else [
+            [m["node"] for m in g["members"]]
+            for g in important_groups(graph, limit=None)
+            if low <= g["size"] <= high
+        ]
+    )
     found = [
         _gathering(
             graph, "together", members, "{names}: {photos} photos from {moments} moments they shared, {years}"
@@ -126,14 +179,14 @@ def together(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candi
     return [c for c in found if chosen or c.context["moments"] >= min_moments]
 
 
-def person_over_the_years(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate]:
+def person_over_the_years(given: RuleInput) -> list[Candidate]:
+    """One named person across at least `min_years` years; each person asked for, whatever their years."""
+    graph, params = given.graph, given.params
     min_years = int(params.get("min_years", 3))
-    chosen = params.get("people_sets")
-    rows = (
-        [[p] for p in chosen[0]] if chosen else [[r["node"]] for r in kg.important_people(graph, limit=None)]
-    )
+    chosen = bool(given.people)
+    people = list(given.people) if chosen else [r["node"] for r in important_people(graph, limit=None)]
     out = []
-    for (person,) in rows:
+    for person in people:
         assets = sorted(_assets_of(graph, person))
         start, end, years = _span(graph, assets)
         if len(years) < min_years and not chosen:
@@ -164,22 +217,21 @@ def person_over_the_years(graph: nx.Graph, params: dict[str, Any], today: date) 
     return out
 
 
-def trip(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate]:
+def trip(given: RuleInput) -> list[Candidate]:
+    """The graph's trips at least `min_km_from_home` away, `min_days` long, with `min_photos`."""
+    graph, params = given.graph, given.params
     min_photos = int(params.get("min_photos", 10))
     min_km, min_days = float(params.get("min_km_from_home", 0)), int(params.get("min_days", 1))
     out = []
-    for row in kg.trips(graph):
+    for row in trips(graph):
         days = (date.fromisoformat(row["end"][:10]) - date.fromisoformat(row["start"][:10])).days + 1
-        if row["max_distance_km"] is not None and row["max_distance_km"] < min_km or days < min_days:
+        if row["max_distance_km"] < min_km or days < min_days:
             continue
         moments = neighbours_of_kind(graph, row["node"], "moment")
-        assets = sorted(
-            {a for m in moments for a in _visible_assets(graph, neighbours_of_kind(graph, m, "asset"))}
-        )
+        assets = _moments_assets(graph, moments)
         if len(assets) < min_photos:
             continue
         start, end, years = _span(graph, assets)
-        place = row["title"].rsplit(",", 1)[0]
         out.append(
             Candidate(
                 theme="trip",
@@ -187,8 +239,8 @@ def trip(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate
                 people=[],
                 assets=[int(graph.nodes[a]["id"]) for a in assets],
                 context={
-                    "people": row["people"],
-                    "place": place,
+                    "people": list(row["people"]),
+                    "place": row["place"],
                     "places": row["places"],
                     "start": start,
                     "end": end,
@@ -202,7 +254,9 @@ def trip(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate
     return out
 
 
-def on_this_day(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate]:
+def on_this_day(given: RuleInput) -> list[Candidate]:
+    """Photos of earlier years taken within `window_days` of today's date."""
+    graph, params, today = given.graph, given.params, given.today
     window, min_years = int(params.get("window_days", 3)), int(params.get("min_years", 1))
     wanted = set()
     for shift in range(-window, window + 1):
@@ -230,7 +284,12 @@ def on_this_day(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Ca
             people=[],
             assets=sorted(int(graph.nodes[a]["id"]) for a in assets),
             context={
-                "today": today, "day": taken_on, "start": start, "end": end, "years": years, "count": len(assets)
+                "today": today,
+                "day": taken_on,
+                "start": start,
+                "end": end,
+                "years": years,
+                "count": len(assets),
             },
             reason=f"{len(assets)} photos taken around {today.strftime('%d %B')} in {', '.join(map(str, years))}",
             score=len(years) + 0.01 * len(assets),
@@ -238,25 +297,27 @@ def on_this_day(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Ca
     ]
 
 
-def group_gathering(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate]:
+def group_gathering(given: RuleInput) -> list[Candidate]:
+    """The graph's groups of at least `min_people`, with at least `min_photos` together."""
+    graph, params = given.graph, given.params
     min_people, min_photos = int(params.get("min_people", 3)), int(params.get("min_photos", 6))
     found = [
         _gathering(graph, "group_gathering", [m["node"] for m in group["members"]],
                    "{names} gathered in {moments} moments ({photos} photos)")
-        for group in kg.important_groups(graph, limit=None)
+        for group in important_groups(graph, limit=None)
         if group["size"] >= min_people
     ]  # fmt: skip
     return [c for c in found if len(c.assets) >= min_photos]
 
 
-def year_in_review(graph: nx.Graph, params: dict[str, Any], today: date) -> list[Candidate]:
+def year_in_review(given: RuleInput) -> list[Candidate]:
+    """Each year with at least `min_moments` moments."""
+    graph, params = given.graph, given.params
     min_moments = int(params.get("min_moments", 6))
     out = []
     for year in graph.graph["years"]:
         moments = neighbours_of_kind(graph, year, "moment")
-        assets = sorted(
-            {a for m in moments for a in _visible_assets(graph, neighbours_of_kind(graph, m, "asset"))}
-        )
+        assets = _moments_assets(graph, moments)
         if len(moments) < min_moments or not assets:
             continue
         number = int(graph.nodes[year]["id"])
@@ -268,7 +329,11 @@ def year_in_review(graph: nx.Graph, params: dict[str, Any], today: date) -> list
                 people=[],
                 assets=[int(graph.nodes[a]["id"]) for a in assets],
                 context={
-                    "year": number, "start": start, "end": end, "years": [number], "count": len(assets),
+                    "year": number,
+                    "start": start,
+                    "end": end,
+                    "years": [number],
+                    "count": len(assets),
                     "per_group": ("moment", int(params.get("per_moment", 0))),
                 },
                 reason=f"{number}: {len(moments)} moments, {len(assets)} photos",

@@ -33,7 +33,7 @@ from scipy.spatial.distance import pdist
 from recognition.assign import SparseCodingAssigner, resolve_photo_conflicts
 from recognition.baselines import BASELINES, Baseline
 from recognition.cluster import Gallery, TwoPassClusterer
-from recognition.face_embed import l2_normalise
+from recognition.embeddings import unit_rows
 from recognition.metrics import clustering_report
 
 Labels = NDArray[np.int64]
@@ -75,7 +75,7 @@ def library_protocol(
     distractors: Sequence[Strangers] = (),
 ) -> ClusteringInput:
     """A labelled set turned into the library the evaluation clusters (see the module doc)."""
-    x = l2_normalise(embeddings)
+    x = unit_rows(embeddings)
     ids = np.asarray(identities).astype(str)
     n = len(ids)
     album = None if albums is None or pool else np.asarray(albums).astype(str)
@@ -89,7 +89,7 @@ def library_protocol(
     album_names = np.unique(album) if album is not None else None
     for extra in distractors:
         k = len(extra.embeddings)
-        x = np.concatenate([x, l2_normalise(extra.embeddings)]) if k else x
+        x = np.concatenate([x, unit_rows(extra.embeddings)]) if k else x
         ids = np.concatenate([ids, [f"{extra.name}#stranger{i}" for i in range(k)]])
         photo = np.concatenate([photo, [f"{extra.name}#photo{i}" for i in extra.images.tolist()]])
         if album is not None and album_names is not None:
@@ -214,7 +214,7 @@ def evaluate_clustering(
     embeddings (n, d) face embeddings (normalised here); identities (n,) truth; albums (n,)
     optional library per face; photo_ids (n,) optional photo per face (cannot-link, violations).
     """
-    x = l2_normalise(embeddings)
+    x = unit_rows(embeddings)
     truth = np.asarray(identities)
     n = len(x)
     groups = _album_groups(n, albums)

@@ -51,8 +51,6 @@ def read_dataset(dataset_dir: str | Path) -> Dataset:
         paths = [root / r["image"] for r in rows]
         identities = np.array([r.get("identity", "") or "" for r in rows], dtype=object)
     elif "boxes" in meta:
-        from memories.evaluation.detection import read_boxes
-
         names = sorted(read_boxes(root))
         rows = [{"image": n} for n in names]
         paths = [root / n for n in names]
@@ -75,6 +73,22 @@ def read_dataset(dataset_dir: str | Path) -> Dataset:
         labelled_face=meta.get("labelled_face"),
         meta=meta,
     )
+
+
+def read_boxes(dataset_dir: Path) -> dict[str, np.ndarray]:
+    """image path (relative to the set) -> N x 4 ground-truth boxes (x, y, w, h); all splits pooled.
+
+    The boxes are under dataset.json's "box_key" ("faces_xywh" unless it says otherwise)."""
+    meta = json.loads((dataset_dir / "dataset.json").read_text())
+    key = meta.get("box_key", "faces_xywh")
+    raw = json.loads((dataset_dir / meta["boxes"]).read_text())
+    # boxes.json groups images by split ("training"/"testing"); a flat mapping is accepted too.
+    groups = raw.values() if all(isinstance(v, dict) and key not in v for v in raw.values()) else [raw]
+    boxes: dict[str, np.ndarray] = {}
+    for group in groups:
+        for image, entry in group.items():
+            boxes[image] = np.asarray(entry[key], dtype=np.float64).reshape(-1, 4)
+    return boxes
 
 
 def read_image_rgb(path: str | Path) -> np.ndarray:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from memories.evaluation.datasets import read_image_rgb
+from memories.evaluation.datasets import read_boxes, read_image_rgb
 from recognition import settings
 from recognition.boxes import box_iou
 from recognition.detect import FaceDetector, FusedDetector, make_detector
@@ -29,22 +29,6 @@ from recognition.detect import FaceDetector, FusedDetector, make_detector
 HEIGHT_BINS = ((0.0, 20.0, "<20"), (20.0, 40.0, "20-40"), (40.0, 80.0, "40-80"), (80.0, float("inf"), ">=80"))
 WIDER_POSE = {"0": "typical", "1": "atypical"}
 WIDER_OCCLUSION = {"0": "none", "1": "partial", "2": "heavy"}
-
-
-def read_boxes(dataset_dir: Path) -> dict[str, np.ndarray]:
-    """image path (relative to the set) -> N x 4 ground-truth boxes (x, y, w, h); all splits pooled.
-
-    The boxes are under dataset.json's "box_key" ("faces_xywh" unless it says otherwise)."""
-    meta = json.loads((dataset_dir / "dataset.json").read_text())
-    key = meta.get("box_key", "faces_xywh")
-    raw = json.loads((dataset_dir / meta["boxes"]).read_text())
-    # boxes.json groups images by split ("training"/"testing"); a flat mapping is accepted too.
-    groups = raw.values() if all(isinstance(v, dict) and key not in v for v in raw.values()) else [raw]
-    boxes: dict[str, np.ndarray] = {}
-    for group in groups:
-        for image, entry in group.items():
-            boxes[image] = np.asarray(entry[key], dtype=np.float64).reshape(-1, 4)
-    return boxes
 
 
 @dataclass

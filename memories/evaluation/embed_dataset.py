@@ -15,19 +15,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from boltons.fileutils import atomic_save
 
 from memories.evaluation.datasets import Dataset, read_dataset, read_image_rgb
 from memories.workers import die_with_parent
 from recognition import models, settings
 from recognition.body_settings import QUALITY
-from recognition.detect import Detection
-from recognition.face_embed import l2_normalise
+from recognition.boxes import Detection
+from recognition.embeddings import unit_rows
 from recognition.face_pipeline import FaceAnalyzer, centre_detection
 
 # Bump when the pipeline's behaviour changes in a way its settings do not show, so caches are redone.
@@ -168,14 +170,16 @@ def _observe_all(
         with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(*init, os.getpid())) as pool:
             for part in pool.map(_embed_chunk, chunks):
                 results.extend(part)
-    return [[l2_normalise(e) for e in faces] for faces in results]
+    return [[unit_rows(e) for e in faces] for faces in results]
 
 
-def _save(cache_file: Path, **arrays: np.ndarray) -> None:
+def save_npz(cache_file: Path, **arrays: np.ndarray) -> None:
+    """Arrays to a compressed .npz, written whole or not at all: a uniquely named part file beside
+    it is renamed into place, so concurrent runs never read (or write into) a half-written cache."""
     cache_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache_file.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]
-    os.replace(tmp, cache_file)
+    part = f"{cache_file.name}.{uuid.uuid4().hex}.part"
+    with atomic_save(str(cache_file), text_mode=False, part_file=part) as f:
+        np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
 
 
 def embed_dataset(
@@ -205,7 +209,7 @@ def embed_dataset(
         embeddings = np.zeros((n, 128), np.float32)
         if detected.any():
             embeddings[detected] = np.stack([f[0] for f in faces if f])
-        _save(cache_file, embeddings=embeddings, detected=detected)
+        save_npz(cache_file, embeddings=embeddings, detected=detected)
     with np.load(cache_file) as z:
         return EmbeddedSet(
             z["embeddings"], z["detected"], ds.identities[:n], subset(ds.albums), subset(ds.photo_ids), rel
@@ -229,6 +233,6 @@ def embed_strangers(
         images = np.array([i for i, f in enumerate(faces) for _ in f], np.int64)
         rows = [e for f in faces for e in f]
         embeddings = np.stack(rows) if rows else np.zeros((0, 128), np.float32)
-        _save(cache_file, embeddings=embeddings, images=images)
+        save_npz(cache_file, embeddings=embeddings, images=images)
     with np.load(cache_file) as z:
         return StrangerFaces(z["embeddings"], z["images"])

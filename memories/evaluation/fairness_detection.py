@@ -32,7 +32,7 @@ import numpy as np
 
 from memories.evaluation.datasets import read_image_rgb
 from memories.evaluation.detection import FACE_DETECTORS, TruthFace, detector_boxes, matches, read_truth
-from memories.evaluation.embed_dataset import eval_cache_dir
+from memories.evaluation.embed_dataset import eval_cache_dir, save_npz
 from memories.evaluation.group_rates import GroupRate, format_table, largest_gap, rates_by_group
 from memories.workers import die_with_parent
 from recognition import settings
@@ -255,16 +255,13 @@ def _cache_file(cache_dir: Path, detector: str, images: Sequence[str]) -> Path:
 
 
 def save_boxes(path: Path, images: Sequence[str], found: Sequence[Found]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(
-        tmp,
+    save_npz(
+        path,
         images=np.array(images, dtype=str),
         counts=np.array([len(b) for b, _ in found], np.int64),
         boxes=np.concatenate([b.reshape(-1, 4) for b, _ in found]) if found else np.zeros((0, 4)),
         scores=np.concatenate([s.reshape(-1) for _, s in found]) if found else np.zeros(0),
     )
-    os.replace(tmp, path)
 
 
 def load_boxes(path: Path, images: Sequence[str]) -> list[Found] | None:

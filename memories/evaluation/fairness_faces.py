@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from memories.evaluation.datasets import read_dataset, read_image_rgb
-from memories.evaluation.embed_dataset import _cache_key, embed_dataset, eval_cache_dir
+from memories.evaluation.embed_dataset import _cache_key, embed_dataset, eval_cache_dir, save_npz
 from memories.evaluation.group_rates import (
     GroupRate,
     bootstrap_mean,
@@ -64,20 +64,14 @@ from recognition import models
 from recognition.body_settings import QUALITY, QualitySettings
 from recognition.boxes import box_iou
 from recognition.cluster_settings import PASS1, PASS2
-from recognition.quality import (
-    TERMS,
-    chip_sharpness,
-    combine_terms,
-    face_size,
-    null_distance,
-    pose_asymmetry,
-    ramp,
-)
+from recognition.face_pipeline import FaceAnalyzer
+from recognition.quality import TERMS, combine_terms, face_size, terms_from_cues
 
 Progress = Callable[[int, int], None]
 
-# Bump when what the worker records changes, so the per-face cache is redone.
-FAIRNESS_VERSION = 1
+# Bump when what the worker records changes, so the per-face cache is redone (2: the cues are the
+# analyzer's own, FaceReading.cues, not recomputed from a second chip).
+FAIRNESS_VERSION = 2
 CHUNK = 24
 # The crop's own face: IoU with the crop frame at least this (faces of aligned crops: ~0.85).
 FRAME_IOU = 0.3
@@ -130,26 +124,6 @@ def landmarks_plausible(landmarks: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         & (ratio >= LANDMARK_EYE_RATIO[0]) & (ratio <= LANDMARK_EYE_RATIO[1])
         & (drop >= LANDMARK_NOSE_DROP[0]) & (drop <= LANDMARK_NOSE_DROP[1])
     )
-
-
-def quality_cues(chips: np.ndarray, landmarks: np.ndarray, boxes: np.ndarray, scores: np.ndarray,
-                 embeddings: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """[N, 5] raw cues of the unclear-face filter in quality.TERMS order (size px, log10 Laplacian
-    variance, yaw proxy, detector score, null distance), before the ramps."""
-    return np.stack([
-        face_size(boxes), chip_sharpness(chips), pose_asymmetry(landmarks),
-        np.asarray(scores, dtype=np.float64).reshape(-1), null_distance(embeddings, reference),
-    ], axis=1)
-
-
-def terms_from_cues(cues: np.ndarray, settings: QualitySettings = QUALITY) -> np.ndarray:
-    """[N, 5] cues -> [N, 5] terms in [0, 1], the ramps of quality.quality_terms."""
-    c, s = np.asarray(cues, dtype=np.float64).reshape(-1, 5), settings
-    return np.stack([
-        ramp(c[:, 0], s.size_bad, s.size_good), ramp(c[:, 1], s.sharpness_bad, s.sharpness_good),
-        ramp(c[:, 2], s.pose_bad, s.pose_good), ramp(c[:, 3], s.detector_bad, s.detector_good),
-        ramp(c[:, 4], s.null_distance_bad, s.null_distance_good),
-    ], axis=1)
 
 
 def filter_scores(cues: np.ndarray, settings: QualitySettings = QUALITY, detector_term: bool = True) -> np.ndarray:
@@ -222,9 +196,6 @@ class Check:
     passed: bool
     detail: str
 
-    def as_dict(self) -> dict[str, object]:
-        return {"name": self.name, "passed": self.passed, "detail": self.detail}
-
     def line(self) -> str:
         return f"  [{'pass' if self.passed else 'FAIL'}] {self.name}: {self.detail}"
 
@@ -257,7 +228,7 @@ class FaceFairness:
             "faces": self.faces,
             "metrics": {m.key: {"title": m.title, "rows": [r.as_dict() for r in m.rows]} for m in self.metrics},
             "rejections_by_lowest_term": self.rejections,
-            "checks": [c.as_dict() for c in self.checks],
+            "checks": [asdict(c) for c in self.checks],
         }
 
 
@@ -299,7 +270,7 @@ class ImpostorFairness:
 
     def as_dict(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "population": self.population, "faces": self.faces,
-                "levels": [t.as_dict() for t in self.levels], "checks": [c.as_dict() for c in self.checks]}
+                "levels": [t.as_dict() for t in self.levels], "checks": [asdict(c) for c in self.checks]}
 
 
 @dataclass(frozen=True)
@@ -343,25 +314,14 @@ def _init_worker(cache_dir: str | None, parent_pid: int | None = None) -> None:
     if parent_pid is not None:
         die_with_parent(parent_pid)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from recognition.face_pipeline import FaceAnalyzer
-
     _WORKER.clear()
     _WORKER["analyzer"] = FaceAnalyzer(cache_dir=cache_dir)
 
 
-def _cues_of(rgb: np.ndarray, face: Any, reference: np.ndarray) -> np.ndarray:
-    from recognition.align import face_chips, landmarks_to_shape
-
-    chips = face_chips(rgb, [landmarks_to_shape(face.landmarks, face.box)])
-    return quality_cues(chips, face.landmarks[None], np.array([face.box]), np.array([face.score]),
-                        face.embedding[None], reference)[0]
-
-
-def observe_crop(analyzer: Any, rgb: np.ndarray) -> dict[str, np.ndarray]:
+def observe_crop(analyzer: FaceAnalyzer, rgb: np.ndarray) -> dict[str, np.ndarray]:
     """One crop seen both ways (see the module docstring), as fixed-shape arrays."""
     height, width = rgb.shape[:2]
     frame = (0.0, 0.0, float(width), float(height))
-    reference = analyzer.null_reference
     faces = analyzer.observe(rgb)
     overlaps = box_iou(np.array([f.box for f in faces]), np.array(frame))[:, 0]
     own = int(np.argmax(overlaps)) if faces and overlaps.max() >= FRAME_IOU else -1
@@ -372,13 +332,13 @@ def observe_crop(analyzer: Any, rgb: np.ndarray) -> dict[str, np.ndarray]:
         "det_own": np.array(own >= 0),
         "det_extra_clear": np.array(sum(f.is_clear for k, f in enumerate(faces) if k != own)),
         "crop_landmarks": crop.landmarks, "crop_embedding": crop.embedding,
-        "crop_quality": np.array(crop.quality), "crop_cues": _cues_of(rgb, crop, reference),
+        "crop_quality": np.array(crop.quality), "crop_cues": crop.cues,
     }
     if own >= 0:
         face = faces[own]
         out.update(det_box=np.array(face.box), det_landmarks=face.landmarks, det_embedding=face.embedding,
                    det_quality=np.array(face.quality), det_clear=np.array(face.is_clear),
-                   det_cues=_cues_of(rgb, face, reference))
+                   det_cues=face.cues)
     else:
         out.update(det_box=np.zeros(4), det_landmarks=np.zeros((5, 2), np.float32),
                    det_embedding=np.zeros(128, np.float32), det_quality=np.array(0.0),
@@ -444,11 +404,7 @@ def observe_crops(
     cache_file = eval_cache_dir() / "fairness-faces" / f"{ds.name}-{key}.npz"
     if not (use_cache and cache_file.is_file()):
         records = _observe_all([str(p) for p in paths], cache_dir, progress, workers)
-        arrays = {k: np.stack([r[k] for r in records]) for k in records[0]}
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, cache_file)
+        save_npz(cache_file, **{k: np.stack([r[k] for r in records]) for k in records[0]})
     with np.load(cache_file) as z:
         arrays = {k: z[k] for k in z.files}
     rel = [str(p.relative_to(ds.root)) for p in paths]

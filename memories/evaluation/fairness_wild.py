@@ -21,7 +21,7 @@ import numpy as np
 
 from memories.evaluation.datasets import read_image_rgb
 from memories.evaluation.detection import matches, read_truth
-from memories.evaluation.embed_dataset import eval_cache_dir
+from memories.evaluation.embed_dataset import eval_cache_dir, save_npz
 from memories.evaluation.fairness_detection import (
     ATTRIBUTE_ORDER,
     MIN_FACE_PX,
@@ -31,18 +31,20 @@ from memories.evaluation.fairness_detection import (
     load_boxes,
     read_demographics,
 )
-from memories.evaluation.fairness_faces import filter_scores, quality_cues, terms_from_cues
+from memories.evaluation.fairness_faces import filter_scores
 from memories.evaluation.group_rates import GroupRate, format_table, rates_by_group
 from recognition import settings
 from recognition.body_settings import QUALITY, QualitySettings
+from recognition.boxes import Detection
+from recognition.face_pipeline import FaceAnalyzer
+from recognition.quality import TERMS, terms_from_cues
 
 CACHE_VERSION = 1
-TERMS = ("size", "sharpness", "pose", "detector", "embedding")
 
 
 @dataclass(frozen=True)
 class WildFaces:
-    cues: np.ndarray  # N x 5 raw quality cues (fairness_faces.quality_cues)
+    cues: np.ndarray  # N x 5 raw quality cues (recognition.quality.quality_cues)
     groups: dict[str, np.ndarray]  # attribute -> N group names ("" when not sure)
 
 
@@ -69,10 +71,6 @@ def _key(images: list[str]) -> str:
 
 def wild_faces(wider_dir: Path, cache_dir: Path | None = None) -> WildFaces:
     """The quality cues of every found demographic face of MIN_FACE_PX or more (cached)."""
-    from recognition.align import face_chips
-    from recognition.face_pipeline import FaceAnalyzer
-    from recognition.landmarks import shape_to_array
-
     wider_dir = Path(wider_dir)
     faces = read_demographics(wider_dir)
     images = sorted({f.image for f in faces})
@@ -99,19 +97,13 @@ def wild_faces(wider_dir: Path, cache_dir: Path | None = None) -> WildFaces:
             row = next(i for i, t in enumerate(valid) if tuple(t.box) == tuple(face.box))
             if row not in paired:
                 continue
-            box = boxes[paired[row]]
-            shape = analyzer.landmarks.shape(rgb, tuple(float(v) for v in box))
-            chips = face_chips(rgb, [shape])
-            landmarks = shape_to_array(shape)[None].astype(np.float32)
-            raw = analyzer.embedder.embed(chips)
-            score = np.array([scores[paired[row]]])
-            cues.append(quality_cues(chips, landmarks, box[None], score, raw, analyzer.null_reference)[0])
+            box = tuple(float(v) for v in boxes[paired[row]])
+            reading = analyzer.observe(rgb, [Detection(box, float(scores[paired[row]]))])[0]  # type: ignore[arg-type]
+            cues.append(reading.cues)
             for attribute in ATTRIBUTE_ORDER:
                 groups[attribute].append(face.group(attribute) or "")
     result = WildFaces(np.array(cues), {a: np.array(v) for a, v in groups.items()})
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    arrays: dict[str, Any] = {"cues": result.cues, **result.groups}
-    np.savez(cache, **arrays)
+    save_npz(cache, cues=result.cues, **result.groups)
     return result
 
 

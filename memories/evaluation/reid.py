@@ -65,7 +65,8 @@ def upper_body(crop: np.ndarray) -> np.ndarray:
 def describe(crops: list[np.ndarray]) -> dict[str, np.ndarray]:
     """The body descriptors compared, each a unit row per crop: the shipped embedding
     (recognition.body_embed) and its two parts alone, the colour histogram being the baseline."""
-    from recognition.body_embed import BodyEmbedder, _l2_rows, colour_descriptor, combine_body_parts
+    from recognition.body_embed import BodyEmbedder, colour_descriptor, combine_body_parts
+    from recognition.embeddings import unit_rows
 
     embedder = BodyEmbedder()
     features = embedder.features(crops)
@@ -73,7 +74,7 @@ def describe(crops: list[np.ndarray]) -> dict[str, np.ndarray]:
     return {
         "shipped (MobileNetV2 + colour)": combine_body_parts(features, colours, embedder.settings),
         "colour histogram": colours,
-        "MobileNetV2 alone": _l2_rows(features),
+        "MobileNetV2 alone": unit_rows(np.asarray(features, np.float64)),
     }
 
 

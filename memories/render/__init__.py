@@ -1,7 +1,7 @@
-"""Memories movies: soundtrack, storyboard, face-aware Ken Burns, transitions, cards, MP4."""
+"""Memories movies: soundtrack, storyboard, face-aware Ken Burns, transitions, cards, MP4.
 
-from memories.render.audiofile import AudioError
-from memories.render.plan import Clip, MemoryPlan, PlanPhoto, RenderError, RenderResult
-from memories.render.video import render_memory
-
-__all__ = ["AudioError", "Clip", "MemoryPlan", "PlanPhoto", "RenderError", "RenderResult", "render_memory"]
+The package itself imports nothing: `memories.render.settings` (read by the CLI, the web app and
+the themes) must not pull in moviepy and OpenCV. Import what you use from its module:
+`render.plan` (the plan and its records), `render.video.render_memory` (the renderer),
+`render.audiofile.AudioError`.
+"""

@@ -80,7 +80,7 @@ MUSIC_BREAK_BARS = 2  # a breath, not a second intro: the peak comes back within
 # measures the ungained mix and sets a gain per section: `soundtrack.section_gains`); a piece too
 # short for a peak has its main part at the peak's level. The build's layers enter within it, so
 # it rises through its level; the ending falls by MUSIC_ENDING_TILT_DB across itself into the
-# final chord, which then dies away. Set with benchmarks/music_qa.py: every mood then reads an
+# final chord, which then dies away. Set with benchmarks/bench_music_qa.py: every mood then reads an
 # EBU R128 LRA of 5.7-9.8 LU at 30, 60 and 90 s (8 seeds each), over the 4 LU issue 13 asks for
 # with room for any seed, and inside the range of produced pop and film music (about 5-10 LU).
 MUSIC_SECTION_LU: dict[str, float] = {

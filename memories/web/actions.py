@@ -13,30 +13,33 @@ from typing import Any
 import flask
 
 from memories import memory_choices, people, service
-from memories.web.context import UserError, jobs, library, wants_json
+from memories.web.context import UserError, add_routes, jobs, library, wants_json
 from memories.web.security import local_target
 
 
 def register(app: flask.Flask) -> None:
-    for rule, view in (
-        ("/people/<id:person_id>/name", name_person),
-        ("/people/<id:person_id>/merge", merge_people),
-        ("/people/<id:person_id>/unmerge", unmerge_person),
-        ("/people/<id:person_id>/hide", hide_person),
-        ("/people/<id:person_id>/pin", pin_person),
-        ("/people/different", different_people),
-        ("/people/undo", undo),
-        ("/faces/<id:face_id>/confirm", confirm_face),
-        ("/faces/<id:face_id>/reject", reject_face),
-        ("/faces/<id:face_id>/name", name_face),
-        ("/faces/<id:face_id>/key", key_face),
-        ("/faces/bulk", bulk_faces),
-        ("/memories/make", make_memory),
-        ("/memories/hide", hide_memory),
-        ("/memories/feature-less", feature_less),
-        ("/memories/edit", edit_memory),
-    ):
-        app.add_url_rule(rule, view.__name__, view, methods=["POST"])
+    add_routes(
+        app,
+        "POST",
+        (
+            ("/people/<id:person_id>/name", name_person),
+            ("/people/<id:person_id>/merge", merge_people),
+            ("/people/<id:person_id>/unmerge", unmerge_person),
+            ("/people/<id:person_id>/hide", hide_person),
+            ("/people/<id:person_id>/pin", pin_person),
+            ("/people/different", different_people),
+            ("/people/undo", undo),
+            ("/faces/<id:face_id>/confirm", confirm_face),
+            ("/faces/<id:face_id>/reject", reject_face),
+            ("/faces/<id:face_id>/name", name_face),
+            ("/faces/<id:face_id>/key", key_face),
+            ("/faces/bulk", bulk_faces),
+            ("/memories/make", make_memory),
+            ("/memories/hide", hide_memory),
+            ("/memories/feature-less", feature_less),
+            ("/memories/edit", edit_memory),
+        ),
+    )
 
 
 def field(name: str, default: str = "") -> str:

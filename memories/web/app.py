@@ -23,6 +23,7 @@ import jinja2
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
+from graph.names import AmbiguousPersonError
 from memories.store import Library
 from memories.web import actions, media, pages, settings
 from memories.web.context import UserError, wants_json
@@ -136,6 +137,10 @@ def create_app(library_path: Path, bound_host: str = settings.DEFAULT_HOST) -> f
     @app.errorhandler(JobsBusy)
     def busy(error: JobsBusy) -> Any:
         return error_page(503, str(error))
+
+    @app.errorhandler(AmbiguousPersonError)
+    def ambiguous(error: AmbiguousPersonError) -> Any:  # a name two people share: the user picks one
+        return error_page(400, _message(error))
 
     @app.errorhandler(LookupError)
     def not_found(error: LookupError) -> Any:

@@ -3,6 +3,9 @@ and the one exception that ends a request with a message for the user."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 import flask
 
 from memories.store import Library
@@ -17,6 +20,12 @@ class UserError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def add_routes(app: flask.Flask, method: str, routes: Iterable[tuple[str, Callable[..., Any]]]) -> None:
+    """Each (rule, view) of a route table, answering `method` only, named after its view."""
+    for rule, view in routes:
+        app.add_url_rule(rule, view.__name__, view, methods=[method])
 
 
 def library() -> Library:

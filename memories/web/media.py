@@ -11,21 +11,25 @@ from typing import Any
 import flask
 
 from memories import service
+from memories.store import one_row
 from memories.web import settings, thumbs
-from memories.web.context import library
+from memories.web.context import add_routes, library
 
 
 def register(app: flask.Flask) -> None:
-    for rule, view in (
-        ("/faces/<id:face_id>/thumb.jpg", face_thumb),
-        ("/photos/<id:asset_id>/view.jpg", photo_view),
-        ("/photos/<id:asset_id>/grid.jpg", photo_grid),
-        ("/photos/<id:asset_id>/original", photo_original),
-        ("/photos/<id:asset_id>/motion", photo_motion),
-        ("/renders/<id:render_id>/movie.mp4", render_movie),
-        ("/renders/<id:render_id>/poster.jpg", render_poster),
-    ):
-        app.add_url_rule(rule, view.__name__, view, methods=["GET"])
+    add_routes(
+        app,
+        "GET",
+        (
+            ("/faces/<id:face_id>/thumb.jpg", face_thumb),
+            ("/photos/<id:asset_id>/view.jpg", photo_view),
+            ("/photos/<id:asset_id>/grid.jpg", photo_grid),
+            ("/photos/<id:asset_id>/original", photo_original),
+            ("/photos/<id:asset_id>/motion", photo_motion),
+            ("/renders/<id:render_id>/movie.mp4", render_movie),
+            ("/renders/<id:render_id>/poster.jpg", render_poster),
+        ),
+    )
 
 
 def _send(path: Path, mimetype: str, max_age: int) -> Any:
@@ -78,17 +82,14 @@ def photo_original(asset_id: int) -> Any:
 
 def photo_motion(asset_id: int) -> Any:
     """A Live Photo's motion file, found by its still's id."""
-    row = library().db.execute("SELECT path FROM asset_motion WHERE asset_id = ?", (asset_id,)).fetchone()
-    if row is None:
-        raise LookupError(f"Photo {asset_id} is not a Live Photo.")
+    sql = "SELECT path FROM asset_motion WHERE asset_id = ?"
+    row = one_row(library().db, sql, (asset_id,), f"Photo {asset_id} is not a Live Photo.")
     return _send_original(Path(row["path"]))
 
 
 def _render_path(render_id: int) -> Path:
-    row = library().db.execute("SELECT path FROM renders WHERE id = ?", (render_id,)).fetchone()
-    if row is None:
-        raise LookupError(f"There is no movie {render_id}.")
-    return Path(row["path"])
+    sql = "SELECT path FROM renders WHERE id = ?"
+    return Path(one_row(library().db, sql, (render_id,), f"There is no movie {render_id}.")["path"])
 
 
 def render_movie(render_id: int) -> Any:

@@ -17,25 +17,28 @@ import graph as kg
 from graph.names import person_summary, visible_people
 from memories import people, service
 from memories.web import queries, settings
-from memories.web.context import UserError, cache, jobs, library
+from memories.web.context import UserError, add_routes, cache, jobs, library
 
 PEOPLE_SORTS = {"photos": "Most photos", "name": "Name", "recent": "Recently seen"}
 
 
 def register(app: flask.Flask) -> None:
-    for rule, view in (
-        ("/", home),
-        ("/library", library_page),
-        ("/photos/<id:asset_id>", photo_page),
-        ("/people", people_album),
-        ("/people/<id:person_id>", person_page),
-        ("/places", places_page),
-        ("/search", search_page),
-        ("/suggest", suggest),
-        ("/memories", memories_page),
-        ("/jobs/<id:job_id>", job_status),
-    ):
-        app.add_url_rule(rule, view.__name__, view, methods=["GET"])
+    add_routes(
+        app,
+        "GET",
+        (
+            ("/", home),
+            ("/library", library_page),
+            ("/photos/<id:asset_id>", photo_page),
+            ("/people", people_album),
+            ("/people/<id:person_id>", person_page),
+            ("/places", places_page),
+            ("/search", search_page),
+            ("/suggest", suggest),
+            ("/memories", memories_page),
+            ("/jobs/<id:job_id>", job_status),
+        ),
+    )
     app.add_template_filter(queries.clock, "clock")
     app.add_template_filter(queries.duration_clock, "duration_clock")
     app.add_template_filter(queries.seek_param, "seek_param")
@@ -106,7 +109,7 @@ def photo_page(asset_id: int) -> Any:
     )
 
 
-def _add_sightings(photo: dict[str, Any], seen: dict[int, queries.Sighting]) -> None:
+def _add_sightings(photo: service.Photo, seen: dict[int, queries.Sighting]) -> None:
     """A video's faces: when each is on screen (no box over a moving picture), in order of appearance."""
     for face in photo["faces"]:
         face["style"] = None
@@ -291,12 +294,18 @@ class SearchForm:
         return not (self.q or self.exclude or self.place or self.date_from or self.date_to)
 
 
+class SearchRow(kg.AssetRow):
+    """A photo found, with what kind of picture it is (its badge)."""
+
+    media: queries.Media
+
+
 @dataclass
 class SearchAnswer:
     form: SearchForm
-    chosen: list[dict[str, Any]] = field(default_factory=list)
+    chosen: list[kg.PersonSummary] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[SearchRow] = field(default_factory=list)
     total: int = 0
     any_total: int | None = None  # for "no photo shows all of them": how many show any
 
@@ -343,10 +352,11 @@ def search_page() -> Any:
             except (kg.UnknownPlaceError, ValueError) as error:
                 answer.errors.append(str(error.args[0]))
                 shown = []
-            answer.rows = kg.asset_rows(graph, shown)
-            kinds = queries.media_kinds(lib, [int(r["id"]) for r in answer.rows])
-            for row in answer.rows:
-                row["media"] = kinds.get(int(row["id"]), queries.Media("photo"))
+            found = kg.asset_rows(graph, shown)
+            kinds = queries.media_kinds(lib, [int(r["id"]) for r in found])
+            answer.rows = [
+                SearchRow(**r, media=kinds.get(int(r["id"]), queries.Media("photo"))) for r in found
+            ]
     return render(
         "search.html",
         nav="search",
@@ -388,7 +398,7 @@ def memories_page() -> Any:
     labels = {p.id: p.label for p in everyone_sorted(lib)} if items else {}
     for item in items:
         item["job"] = running.get(str(item["key"]))
-        item["people_labels"] = [labels.get(p, f"Person {p}") for p in item["person_ids"]]
+        item["people_labels"] = [labels.get(p) or people.label(p, None) for p in item["person_ids"]]
     watch = arg("job")
     return render(
         "memories.html",

@@ -13,7 +13,8 @@ from datetime import datetime
 import networkx as nx
 
 import graph as kg
-from memories.store import Library
+from graph.names import label
+from memories.store import Library, one_row
 from memories.web import settings
 
 MONTHS = (
@@ -223,7 +224,23 @@ def places(graph: nx.Graph) -> list[PlaceCard]:
     return [c for c in cards if c.photos]
 
 
-def person_photos(library: Library, person_id: int, page: int) -> tuple[list[dict[str, object]], int]:
+@dataclass(frozen=True)
+class PersonPhoto:
+    """One of a person's faces on their page, with its photo (or video: `seen_s`, when the face is
+    on screen)."""
+
+    id: int  # the face
+    asset_id: int
+    taken_at: str | None
+    assign_score: float | None
+    confirmed: bool
+    faceless: bool  # seen without a face, known by their clothes
+    media_kind: str
+    duration_s: float | None
+    seen_s: float | None
+
+
+def person_photos(library: Library, person_id: int, page: int) -> tuple[list[PersonPhoto], int]:
     """One page of a person's faces with their photo, newest first, and how many there are.
 
     The page's faces are found from the (person, photo) index and the narrow assets table alone;
@@ -248,7 +265,7 @@ def person_photos(library: Library, person_id: int, page: int) -> tuple[list[dic
     marks = ",".join("?" * len(ids))
     rows = library.db.execute(
         f"""
-        SELECT o.id, o.asset_id, a.taken_at, a.width, a.height, o.assign_score,
+        SELECT o.id, o.asset_id, a.taken_at, o.assign_score,
                c.observation_id IS NOT NULL AS confirmed, o.source = 'body' AS faceless,
                a.media_kind, a.duration_s, COALESCE(o.first_s, o.time_s) AS seen_s
         FROM observations o JOIN assets a ON a.id = o.asset_id
@@ -257,7 +274,20 @@ def person_photos(library: Library, person_id: int, page: int) -> tuple[list[dic
         """,
         ids,
     ).fetchall()
-    by_id = {int(r["id"]): dict(r) for r in rows}
+    by_id = {
+        int(r["id"]): PersonPhoto(
+            id=int(r["id"]),
+            asset_id=int(r["asset_id"]),
+            taken_at=r["taken_at"],
+            assign_score=r["assign_score"],
+            confirmed=bool(r["confirmed"]),
+            faceless=bool(r["faceless"]),
+            media_kind=r["media_kind"] or "photo",
+            duration_s=r["duration_s"],
+            seen_s=r["seen_s"],
+        )
+        for r in rows
+    }
     return [by_id[i] for i in ids if i in by_id], int(total)
 
 
@@ -282,13 +312,13 @@ class Media:
 
 def media(library: Library, asset_id: int) -> Media:
     """The kind of an asset; a Live Photo whose motion file is no longer stored is a photo."""
-    row = library.db.execute(
+    row = one_row(
+        library.db,
         "SELECT a.media_kind, a.duration_s, a.has_audio, a.codec, m.asset_id IS NOT NULL AS motion "
         "FROM assets a LEFT JOIN asset_motion m ON m.asset_id = a.id WHERE a.id = ?",
         (asset_id,),
-    ).fetchone()
-    if row is None:
-        raise LookupError(f"no photo with id {asset_id}")
+        f"no photo with id {asset_id}",
+    )
     kind = row["media_kind"] or "photo"
     if kind == "live" and not row["motion"]:
         kind = "photo"
@@ -390,7 +420,7 @@ def faces_to_review(library: Library, limit: int = settings.REVIEW_MAX_FACES) ->
             int(r["asset_id"]),
             int(r["person_id"]),
             float(r["assign_score"]),
-            r["name"] or f"Person {r['person_id']}",
+            label(int(r["person_id"]), r["name"]),
         )  # fmt: skip
         for r in rows
     ]

@@ -13,16 +13,16 @@ see a whole file.
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
-import tempfile
+import uuid
 from pathlib import Path
 
+from boltons.fileutils import atomic_save
 from PIL import Image, ImageOps
 
 import memories.photos  # noqa: F401  (registers the HEIC opener and the pixel limit)
 from memories.photos import PhotoError
-from memories.store import Library
+from memories.store import Library, asset_row
 from memories.web import settings
 
 
@@ -88,14 +88,9 @@ def _still_there(original: Path) -> None:
 
 def _write_jpeg(image: Image.Image, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            image.save(stream, "JPEG", quality=settings.THUMB_JPEG_QUALITY, optimize=True)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    # A part file of its own: two requests for one thumbnail must not rename each other's away.
+    with atomic_save(str(target), part_file=f"{target.name}.{uuid.uuid4().hex}.part") as stream:
+        image.save(stream, "JPEG", quality=settings.THUMB_JPEG_QUALITY, optimize=True)
 
 
 def face_square(
@@ -149,13 +144,10 @@ def face_thumbnail(library: Library, face_id: int) -> Path:
 def photo_copy(library: Library, asset_id: int, longest_side: int) -> Path:
     """The photo, upright, scaled so its longest side is at most `longest_side`, as JPEG (a
     video's poster frame; a Live Photo's still)."""
-    row = library.db.execute(
-        "SELECT path, content_hash, width, height, media_kind, duration_s, highlight_start_s, highlight_end_s "
-        "FROM assets WHERE id = ?",
-        (asset_id,),
-    ).fetchone()
-    if row is None:
-        raise LookupError(f"no photo with id {asset_id}")
+    row = asset_row(
+        library.db, asset_id,
+        "path, content_hash, width, height, media_kind, duration_s, highlight_start_s, highlight_end_s",
+    )
     at = _poster_time(library, asset_id, row) if row["media_kind"] == "video" else None
     frame = "" if at is None else f"-at{at:.2f}"
     target = library.thumbs_dir / "photos" / f"{row['content_hash'][:32]}{frame}-{longest_side}.jpg"

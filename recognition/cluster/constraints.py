@@ -100,9 +100,6 @@ class LinkState:
     def item_tokens(self, item: int) -> NDArray[np.int64]:
         return self._tokens[self._indptr[item]:self._indptr[item + 1]]
 
-    def item_person(self, item: int) -> int:
-        return int(self._item_anchor[item])
-
     def open(self, cluster: int, items: NDArray[np.int64]) -> None:
         toks: set[int] = set()
         person = NO_PERSON

@@ -17,9 +17,10 @@ from numpy.typing import ArrayLike, NDArray
 
 from recognition.cluster.constraints import Constraints, LinkState
 from recognition.cluster.knn import exact_knn
-from recognition.cluster.pass1 import unit_rows
+from recognition.cluster.pass1 import present_unit_rows
 from recognition.cluster.pass2 import median_linkage
 from recognition.cluster_settings import GALLERY, PASS2, GallerySettings
+from recognition.embeddings import unit_rows
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,8 @@ class Gallery:
     Results: people_ (list[Person]), labels_ (n,) person index or -1, suggestions_ (ranked).
     """
 
-    def __init__(self, settings: GallerySettings = GALLERY, merge_threshold: float = PASS2.threshold,
-                 max_pairs: int = PASS2.max_pairs) -> None:
+    def __init__(self, settings: GallerySettings = GALLERY, max_pairs: int = PASS2.max_pairs) -> None:
         self.settings = settings
-        self.merge_threshold = merge_threshold
         self.max_pairs = max_pairs
 
     def fit(
@@ -61,7 +60,7 @@ class Gallery:
         sightings: ArrayLike | None = None,
     ) -> Gallery:
         s = self.settings
-        unit, has_face = unit_rows(np.asarray(faces))
+        unit, has_face = present_unit_rows(np.asarray(faces))
         lab = np.asarray(labels, np.int64)
         n = len(lab)
         clear_arr = np.ones(n, bool) if clear is None else np.asarray(clear, bool)
@@ -77,8 +76,7 @@ class Gallery:
             faces_in = group[has_face[group]]
             if not len(faces_in):
                 continue
-            mean = unit[faces_in].sum(axis=0)
-            mean /= max(float(np.linalg.norm(mean)), 1e-12)
+            mean = unit_rows(unit[faces_in].sum(axis=0))
             dist = np.sqrt(np.maximum(2 - 2 * unit[faces_in] @ mean, 0))
             spread = float(np.median(dist))
             user = bool(confirmed_arr[group].any())

@@ -11,11 +11,7 @@ import hnswlib
 import numpy as np
 from numpy.typing import NDArray
 
-
-def _as_unit_float32(vectors: NDArray[np.floating]) -> NDArray[np.float32]:
-    out = np.ascontiguousarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    return out / np.maximum(norms, 1e-12)
+from recognition.embeddings import unit_rows
 
 
 def exact_knn(
@@ -23,7 +19,7 @@ def exact_knn(
 ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
     """The k nearest other rows of each row, nearest first: (indices, distances), both (n, k')
     with k' = min(k, n - 1)."""
-    unit = _as_unit_float32(vectors)
+    unit = unit_rows(np.asarray(vectors, np.float32))
     n = len(unit)
     kk = min(k, n - 1)
     indices = np.empty((n, max(kk, 0)), np.int64)
@@ -48,7 +44,7 @@ def hnsw_knn(
     seed: int = 0, threads: int = 1,
 ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
     """Approximate kNN with an HNSW index (hnswlib); same contract as `exact_knn`."""
-    unit = _as_unit_float32(vectors)
+    unit = unit_rows(np.asarray(vectors, np.float32))
     n, dim = unit.shape
     kk = min(k, n - 1)
     if kk <= 0:

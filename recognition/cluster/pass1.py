@@ -24,17 +24,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from recognition.cluster.constraints import Constraints, LinkState
 from recognition.cluster_settings import PASS1, Pass1Settings
+from recognition.embeddings import unit_rows
 
 
-def unit_rows(x: NDArray[np.floating]) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
-    """Unit-normalised float32 copy and a mask of rows that hold a vector (no NaN, non-zero)."""
+def present_unit_rows(x: NDArray[np.floating]) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+    """Unit float32 rows (a missing row, NaN or zero, as zeros) and the mask of rows that hold a vector."""
     arr = np.asarray(x, np.float32)
     present: NDArray[np.bool_] = np.asarray(np.isfinite(arr).all(axis=1))
-    out = np.zeros_like(arr)
-    norms = np.linalg.norm(np.where(present[:, None], arr, 0), axis=1)
-    present &= norms > 0
-    out[present] = arr[present] / norms[present, None]
-    return out, present
+    unit = unit_rows(np.where(present[:, None], arr, np.float32(0)))
+    return unit, present & unit.any(axis=1)
 
 
 def _moment_chunks(moment_ids: NDArray, max_size: int) -> list[NDArray[np.int64]]:
@@ -61,12 +59,12 @@ class MomentClusterer:
         moment_ids: ArrayLike | None = None,
         constraints: Constraints | None = None,
     ) -> MomentClusterer:
-        face_unit, has_face = unit_rows(np.asarray(faces))
+        face_unit, has_face = present_unit_rows(np.asarray(faces))
         n = len(face_unit)
         if bodies is None:
             body_unit, has_body = np.zeros((n, 1), np.float32), np.zeros(n, bool)
         else:
-            body_unit, has_body = unit_rows(np.asarray(bodies))
+            body_unit, has_body = present_unit_rows(np.asarray(bodies))
         moments = np.zeros(n, np.int64) if moment_ids is None else np.asarray(moment_ids)
         state = LinkState(constraints or Constraints(), n)
         labels = np.full(n, -1, np.int64)

@@ -44,8 +44,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from recognition.cluster.constraints import Constraints, LinkState, must_link_pairs
 from recognition.cluster.knn import knn_graph
-from recognition.cluster.pass1 import unit_rows
+from recognition.cluster.pass1 import present_unit_rows
 from recognition.cluster_settings import PASS2, Pass2Settings
+from recognition.embeddings import unit_rows
 
 
 def batched_median_linkage(
@@ -246,7 +247,7 @@ class MedianLinkageHAC:
             constraints: Constraints | None = None) -> MedianLinkageHAC:
         s = self.settings
         rng = np.random.default_rng(s.seed)
-        unit, has_face = unit_rows(np.asarray(faces))
+        unit, has_face = present_unit_rows(np.asarray(faces))
         n = len(unit)
         start = np.arange(n) if initial_labels is None else np.asarray(initial_labels)
         codes = np.unique(start, return_inverse=True)[1].ravel().astype(np.int64)
@@ -380,7 +381,7 @@ class MedianLinkageHAC:
                 cand_list = [x for x in cand if alive[x]]
                 if len(cand_list) > s.max_candidates:
                     cand_arr = np.array(cand_list)
-                    mean_keep = sums[keep] / max(float(np.linalg.norm(sums[keep])), 1e-12)
+                    mean_keep = unit_rows(sums[keep])
                     cand_means = sums[cand_arr]
                     cos = cand_means @ mean_keep / np.maximum(np.linalg.norm(cand_means, axis=1), 1e-12)
                     kept = cand_arr[np.argsort(-cos)[: s.max_candidates]].tolist()

@@ -1,6 +1,6 @@
 """Movie QA: every memory the samples suggest, rendered and checked as a viewer would watch it.
 
-    python benchmarks/movie_qa.py [--sizes 720p,1080p] [--json] [--keep DIR]
+    .venv/bin/python -m benchmarks.bench_movie_qa [--sizes 720p,1080p] [--json] [--keep DIR]
 
 Builds a library from `samples/photos` plus two clutter photos (a receipt and a screenshot, dated
 inside sample moments) with the same code as `memories index` and `memories cluster`, then

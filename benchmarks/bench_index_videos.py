@@ -7,7 +7,7 @@ other: cuts and six different speakers) with the bundled ffmpeg, and cached. It 
 real command (`memories index` in a fresh library, models already converted), so what is timed is
 what ships: decoding at reduced resolution, sampling, detection, tracking, the stored rows.
 
-    python benchmarks/index_videos.py [--json]
+    .venv/bin/python -m benchmarks.bench_index_videos [--json]
 
 Prints the wall time of the run (the whole command, model loading included, and the indexing alone
 as `memories index --json` reports no timing: the command's time less a run on an empty folder),

@@ -1,7 +1,7 @@
 """`memories index` on phone-size photos, end to end, against the dlib reference in the same run.
 
-    .venv/bin/python benchmarks/index_photos.py [--photos 200] [--workers 2] [--folder DIR]
-                                                [--reference-photos 40] [--json]
+    .venv/bin/python -m benchmarks.bench_index_photos [--photos 200] [--workers 2] [--folder DIR]
+                                                      [--reference-photos 40] [--json]
 
 Without --folder it makes (once, cached under ~/.cache/memories/bench-phone-photos) N photos of
 4032 x 3024, JPEG quality 92, each with 1-4 people: lfw_min10 portraits pasted at random places
@@ -24,7 +24,6 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -33,13 +32,11 @@ from typing import Any
 
 import numpy as np
 
+from memories.evaluation.datasets import read_dataset
+from memories.evaluation.detection import matches
+from recognition import models
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from memories.evaluation.datasets import read_dataset  # noqa: E402
-from memories.evaluation.detection import matches  # noqa: E402
-from recognition import models  # noqa: E402
-
 DATA = REPO.parent / "shared" / "data"
 SIZE = (4032, 3024)
 FACE_PX = (40.0, 700.0)

@@ -31,8 +31,8 @@ held-out half only. (While the features were designed, variants were also compar
 half, so it is not untouched; `--fresh` on a check set built with another seed measures recall on
 clutter no fitting or design step has seen.)
 
-    .venv/bin/python benchmarks/clutter_check.py [--build] [--fit] [--seed S] [--cache DIR]
-    .venv/bin/python benchmarks/clutter_check.py --cache /tmp/clutter-14 --seed 14 --fresh
+    .venv/bin/python -m benchmarks.bench_clutter [--build] [--fit] [--seed S] [--cache DIR]
+    .venv/bin/python -m benchmarks.bench_clutter --cache /tmp/clutter-14 --seed 14 --fresh
 
 Prints per class: count, how many were recognised as clutter (recall) or, for real photos, wrongly
 left out (false positives), the confusion between kinds, the per-photo time of clutter_kind on the
@@ -47,24 +47,22 @@ import hashlib
 import io
 import math
 import os
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+if __name__ == "__main__":  # the benchmark itself; not when a test imports its constants
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image, ImageDraw, ImageFont, ImageOps  # noqa: E402
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from memories import clutter
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
-from memories import clutter  # noqa: E402
-
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 SAMPLES = REPO_ROOT / "samples" / "photos"
 DEFAULT_CACHE = Path(
@@ -773,39 +771,50 @@ def pick_scene(rng: np.random.Generator, scenes: list[Entry]) -> Entry | None:
     return pick(rng, scenes) if scenes and rng.random() < SCENE_SHARE else None
 
 
-def make_documents(cache: Path, count: int, seed: int, scenes: list[Entry]) -> Iterator[Entry]:
+def _make_sheets(
+    cache: Path,
+    kind: str,
+    stream: int,
+    count: int,
+    seed: int,
+    scenes: list[Entry],
+    sheet: Callable[[np.random.Generator, dict[str, list[Path]]], Image.Image],
+    photo_share: float,
+    frame: Callable[[np.random.Generator, Image.Image, Entry | None, bool], np.ndarray],
+) -> Iterator[Entry]:
+    """Sheets of one kind (seeded stream [seed, stream, i]): a `photo_share` of them photographed
+    (perhaps lying on a real scene), the others scanned; `frame` does either (its last argument)."""
     font_sets = fonts()
-    folder = cache / "document"
+    folder = cache / kind
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(count):
-        rng = np.random.default_rng([seed, 1, i])
-        page = render_page(rng, font_sets)
-        style = "photo" if rng.random() < 0.55 else "scan"
+        rng = np.random.default_rng([seed, stream, i])
+        page = sheet(rng, font_sets)
+        style = "photo" if rng.random() < photo_share else "scan"
         scene = pick_scene(rng, scenes) if style == "photo" else None
-        rgb = photograph(rng, page, (0.6, 1.05), scene=scene) if style == "photo" else scan(rng, page)
-        path = folder / f"document_{i:04d}_{style}.jpg"
+        rgb = frame(rng, page, scene, style == "photo")
+        path = folder / f"{kind}_{i:04d}_{style}.jpg"
         save_jpeg(rng, rgb, path)
-        yield Entry(str(path), "document", scene.group if scene else f"document/{i}", f"document-{style}")
+        yield Entry(str(path), kind, scene.group if scene else f"{kind}/{i}", f"{kind}-{style}")
+
+
+def make_documents(cache: Path, count: int, seed: int, scenes: list[Entry]) -> Iterator[Entry]:
+    def frame(rng: np.random.Generator, page: Image.Image, scene: Entry | None, photo: bool) -> np.ndarray:
+        return photograph(rng, page, (0.6, 1.05), scene=scene) if photo else scan(rng, page)
+
+    return _make_sheets(cache, "document", 1, count, seed, scenes, render_page, 0.55, frame)
 
 
 def make_receipts(cache: Path, count: int, seed: int, scenes: list[Entry]) -> Iterator[Entry]:
-    font_sets = fonts()
-    folder = cache / "receipt"
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(count):
-        rng = np.random.default_rng([seed, 2, i])
+    def sheet(rng: np.random.Generator, font_sets: dict[str, list[Path]]) -> Image.Image:
         receipt = render_receipt(rng, font_sets)
-        if rng.random() < 0.4:
-            receipt = curl(rng, receipt)
-        style = "photo" if rng.random() < 0.65 else "scan"
-        scene = pick_scene(rng, scenes) if style == "photo" else None
-        portrait = rng.random() < 0.8
-        rgb = (
-            photograph(rng, receipt, (0.45, 1.0), portrait, scene) if style == "photo" else scan(rng, receipt)
-        )
-        path = folder / f"receipt_{i:04d}_{style}.jpg"
-        save_jpeg(rng, rgb, path)
-        yield Entry(str(path), "receipt", scene.group if scene else f"receipt/{i}", f"receipt-{style}")
+        return curl(rng, receipt) if rng.random() < 0.4 else receipt
+
+    def frame(rng: np.random.Generator, receipt: Image.Image, scene: Entry | None, photo: bool) -> np.ndarray:
+        portrait = rng.random() < 0.8  # drawn for a scan too: the seeded check set stays as it was
+        return photograph(rng, receipt, (0.45, 1.0), portrait, scene) if photo else scan(rng, receipt)
+
+    return _make_sheets(cache, "receipt", 2, count, seed, scenes, sheet, 0.65, frame)
 
 
 def make_blanks(cache: Path, count: int, seed: int, scenes: list[Entry]) -> Iterator[Entry]:

@@ -1,6 +1,6 @@
 """Quality of the synthesised music, per mood and length, for two memories (two seeds).
 
-    .venv/bin/python benchmarks/music_qa.py [--lengths 30 60 90] [--seeds 11 7919] [--moods epic happy]
+    .venv/bin/python -m benchmarks.bench_music_qa [--lengths 30 60 90] [--seeds 11 7919] [--moods epic happy]
 
 Issue 13 asked for a different piece per memory with a form and a melody, a loudness range of at
 least 4 LU, -16 +- 1 LUFS integrated, and a low end a phone can play. For every mood, length and
@@ -18,17 +18,12 @@ and per mood and length whether the two seeds' audio differs (not byte-identical
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pyloudnorm
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from memories.render import beats, loudness, settings, soundtrack  # noqa: E402
+from memories.render import beats, loudness, settings, soundtrack
 
 
 def main() -> int:
