@@ -47,8 +47,9 @@ def _photos(tmp_path: Path, years: list[str]) -> Path:
     return photos
 
 
-def _kill_times(rng: random.Random, seconds: float, count: int) -> list[float]:
-    return [rng.uniform(0.05, 1.0) * seconds for _ in range(count)]
+def _kill_times(rng: random.Random, seconds: float, count: int, first_within: float = 1.0) -> list[float]:
+    """Kill times within the span of an uninterrupted run; the first within `first_within` of it."""
+    return [rng.uniform(0.05, first_within if i == 0 else 1.0) * seconds for i in range(count)]
 
 
 @pytest.fixture(scope="module")
@@ -87,25 +88,26 @@ def _index_trials(tmp_path: Path, start: Path | None, photos: Path, seed: int) -
     total = len(expected.assets)
     assert before < total
     rng = random.Random(seed)
-    partial = []
+    partial, missed = [], []
     for trial in range(KILLS // 2):
         library = fresh(f"killed{trial}")
         spawned: list[int] = []
-        for kill, after in enumerate(_kill_times(rng, seconds, 2)):
+        for kill, after in enumerate(_kill_times(rng, seconds, 2, first_within=0.6)):
             killed = kill_after(["index", str(photos), "-L", str(library), "--workers", "2"], after)
             spawned += killed.spawned
-            if kill == 0:  # the first kill must cut an index short, else the trial resumes nothing
+            if kill == 0:  # did the first kill cut the index short? (else the trial resumes nothing)
                 left = index_progress(library)
-                assert killed.struck and left.unfinished(total), (
-                    f"trial {trial}: the kill {after:.2f} s in came after the index had finished ({left})"
-                )
+                if not (killed.struck and left.unfinished(total)):
+                    missed.append(f"trial {trial}: {after:.2f} s ({left})")
                 partial.append(left.partial(before, total))
         assert not survivors(spawned), f"trial {trial}: processes of the killed runs are still alive"
         run(["index", str(photos), "-L", str(library)])
         assert integrity_ok(library)
         assert library_state(library).differences(expected) == [], f"trial {trial}"
-    # kills fall from start-up to the final graph update; at least one must land mid-way, leaving
-    # some but not all of the new photos stored (SQLite rows) for the resume to complete
+    # The kills are drawn within the span of an uninterrupted run, timed on a machine whose load
+    # varies: most, not all, must find the index unfinished; at least one must land mid-way,
+    # leaving some but not all of the new photos stored (SQLite rows) for the resume to complete.
+    assert len(missed) <= KILLS // 4, f"first kills after the index of {seconds:.2f} s had finished: {missed}"
     assert any(partial), f"no kill left a partial library ({before} -> {total} assets)"
 
 
@@ -146,8 +148,9 @@ def test_cluster_killed_and_resumed_keeps_corrections(tmp_path: Path, grown_libr
         run(["cluster", "-L", str(library)])
         assert integrity_ok(library)
         assert library_state(library).differences(expected) == [], f"trial {trial}, killed after {after:.2f} s"
-    # the kills are drawn within the span of an uninterrupted run: nearly all must find it running
-    assert len(missed) <= 2, f"kills after the cluster of {seconds:.2f} s had ended: {missed}"
+    # The kills are drawn within the span of an uninterrupted run, timed on a machine whose load
+    # varies: most must find it running (so the test cannot pass by killing finished runs).
+    assert len(missed) <= KILLS // 2, f"kills after the cluster of {seconds:.2f} s had ended: {missed}"
 
 
 def _frames(video: Path) -> int:

@@ -301,20 +301,24 @@ def test_index_with_videos_killed_and_resumed_equals_an_uninterrupted_run(tmp_pa
     expected, expected_media = library_state(clean), media(clean)
     assert {kind for _, kind, _ in expected_media} == {"video", "live"}
     rng = random.Random(14)
+    cut_short = []
     for trial in range(2):
         library = tmp_path / f"killed{trial}"
         spawned: list[int] = []
         for kill in range(2):
-            after = rng.uniform(0.05, 1.0) * seconds
+            # the first kill early in the run's span, so that it finds the index at work
+            after = rng.uniform(0.05, 0.6 if kill == 0 else 1.0) * seconds
             killed = kill_after(["index", str(folder), "-L", str(library), "--workers", "2"], after)
             spawned += killed.spawned
-            if kill == 0:  # the first kill must cut the index short (asset rows or index.pending)
+            if kill == 0:  # did it cut the index short (asset rows or index.pending)?
                 left = index_progress(library)
-                assert killed.struck and left.unfinished(len(expected.assets)), (trial, after, left)
+                cut_short.append(killed.struck and left.unfinished(len(expected.assets)))
         assert not survivors(spawned), "processes of the killed runs are still alive"
         run(["index", str(folder), "-L", str(library)])
         assert library_state(library).differences(expected) == [], f"trial {trial}"
         assert media(library) == expected_media
+    # timed on a machine whose load varies: at least one first kill must have found the index at work
+    assert any(cut_short), "every first kill came after the index had finished"
 
 
 
