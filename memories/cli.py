@@ -46,6 +46,19 @@ LibraryOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        metavar="ADDRESS",
+        help="Run on the workers of a running Dask scheduler (tcp://host:port) instead of local "
+        "processes. The folders (and, for `cluster`, the libraries) must be at the same path on the "
+        "workers (a shared mount); a path a worker cannot read is skipped with its reason. `index` "
+        "still writes the library from this machine only; `cluster` writes each library from its "
+        "own task. Needs the extra: pip install 'memories[cluster]'.",
+        show_default=False,
+    ),
+]
 PersonArgument = Annotated[str, typer.Argument(help="Person id (7) or name.")]
 FaceArgument = Annotated[
     int, typer.Argument(help="Face id (see `memories faces PERSON`, or the web photo page).")
@@ -66,6 +79,25 @@ def _open(library: Path | None, create: bool = False) -> Any:
 def _fail(message: str, code: int = 2) -> NoReturn:
     print(f"memories: error: {message}", file=sys.stderr)
     raise typer.Exit(code)
+
+
+def _need_cluster_extra() -> None:
+    """--cluster without dask installed: one line saying what to install."""
+    import importlib.util
+
+    if importlib.util.find_spec("distributed") is None:
+        _fail("--cluster needs the optional extra: pip install 'memories[cluster]'")
+
+
+def _cluster_failed(address: str | None, error: RuntimeError) -> NoReturn:
+    """The cluster at `address` could not be reached or had no worker: one line; anything else
+    is raised as it is."""
+    if address is not None:
+        from memories.cluster_workers import ClusterError
+
+        if isinstance(error, ClusterError):
+            _fail(f"cluster {address}: {error}")
+    raise error
 
 
 def _emit(data: Any, as_json: bool, table: str) -> None:
@@ -98,6 +130,7 @@ def index(
     crops: Annotated[
         bool, typer.Option("--crops", help="Images are pre-cropped faces: the whole image is the face box.")
     ] = False,
+    cluster: ClusterOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Index photos: read metadata, find faces, assign known people. Incremental and resumable.
@@ -108,8 +141,15 @@ def index(
     """
     from memories.pipeline import index_and_assign
 
+    if cluster is not None:
+        _need_cluster_extra()
     lib = _open(library, create=True)
-    summary = index_and_assign(lib, paths, recognise=faces, workers=workers or None, crops=crops)
+    try:
+        summary = index_and_assign(
+            lib, paths, recognise=faces, workers=workers or None, crops=crops, cluster=cluster
+        )
+    except RuntimeError as error:
+        _cluster_failed(cluster, error)
     _emit(summary.as_dict(), as_json, summary.line())
     if summary.missing_roots:
         raise typer.Exit(2)
@@ -315,14 +355,56 @@ def faces(
 
 
 # --- clustering -----------------------------------------------------------------------------
-@app.command()
-def cluster(library: LibraryOption = None, as_json: JsonOption = False) -> None:
+@app.command(context_settings={"allow_extra_args": True})
+def cluster(
+    ctx: typer.Context,
+    library: LibraryOption = None,
+    libraries: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--libraries",
+            metavar="DIR...",
+            help="Re-cluster each of these libraries (`--libraries A B C`), one task each; with "
+            "--cluster, on the cluster's workers. Libraries never share data.",
+            show_default=False,
+        ),
+    ] = None,
+    cluster_address: ClusterOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """The overnight pass: cluster every clear face (pass 1 per moment, pass 2 across moments),
-    decide which clusters are people, and keep every name, merge, rejection and confirmation."""
-    from memories.pipeline import cluster_and_graph
+    decide which clusters are people, and keep every name, merge, rejection and confirmation.
 
-    summary = cluster_and_graph(_open(library))
-    _emit(summary.as_dict(), as_json, summary.line())
+    With --libraries (the service case), each library is re-clustered on its own, in turn here or
+    as one task on the cluster given by --cluster; one line (or JSON object) per library, exit
+    code 1 when any failed."""
+    if ctx.args and not libraries:
+        _fail(f"unexpected arguments: {' '.join(ctx.args)} (several libraries: --libraries DIR...)")
+    if not libraries and cluster_address is None:
+        from memories.pipeline import cluster_and_graph
+
+        summary = cluster_and_graph(_open(library))
+        _emit(summary.as_dict(), as_json, summary.line())
+        return
+    if libraries and library is not None:
+        _fail("give --library or --libraries, not both")
+    folders = [*(libraries or []), *map(Path, ctx.args)] if libraries else [_open(library).root]
+    if cluster_address is None:
+        from memories.pipeline import cluster_library
+
+        results = [cluster_library(str(folder.absolute())) for folder in folders]
+    else:
+        _need_cluster_extra()
+        from memories.cluster_workers import cluster_libraries
+
+        try:
+            results = cluster_libraries(cluster_address, folders)
+        except RuntimeError as error:
+            _cluster_failed(cluster_address, error)
+    lines = [f"{r['library']}: {r.get('line') or 'error: ' + str(r.get('error'))}" for r in results]
+    _emit([{k: v for k, v in r.items() if k != "line"} for r in results], as_json, "\n".join(lines))
+    if any("error" in r for r in results):
+        raise typer.Exit(1)
 
 
 @app.command("suggest-merges")

@@ -229,7 +229,11 @@ def index(
     recogniser_options: dict[str, Any] | None = None,
     report: Reporter = _stderr,
     progress: bool | None = None,
+    cluster: str | None = None,
 ) -> IndexSummary:
+    """Index the photos and videos under `roots` into `library`. cluster: the address of a Dask
+    scheduler (tcp://host:port) whose workers do the per-file work instead of local processes
+    (memories.cluster_workers); this process still plans, stores and reports."""
     summary = IndexSummary()
     existing_roots = []
     for root in roots:
@@ -240,7 +244,7 @@ def index(
             existing_roots.append(Path(root).absolute())
     todo = _plan(library, walk_photos(existing_roots, report, skip=library.root), recognise, summary)
     if todo:
-        _run(library, todo, recognise, workers, recogniser_options or {}, summary, report, progress)
+        _run(library, todo, recognise, workers, recogniser_options or {}, summary, report, progress, cluster)
     if summary.new or summary.edited or summary.moved or summary.recognised or photos_without_moment(library):
         moments.rebuild_moments(library)
     return summary
@@ -342,6 +346,7 @@ def _run(
     summary: IndexSummary,
     report: Reporter,
     progress_enabled: bool | None,
+    cluster: str | None = None,
 ) -> None:
     workers = workers or os.cpu_count() or 1
     bar = Progress(len(todo), "indexing", enabled=progress_enabled)
@@ -353,7 +358,20 @@ def _run(
             bar.advance(len(batch))
             batch.clear()
 
-    if workers <= 1 or len(todo) <= 2:
+    if cluster is not None:
+        from memories.cluster_workers import index_results
+
+        size = max(1, min(settings.COMMIT_BATCH, len(todo) // 8 or 1))
+        remote, close = index_results(cluster, todo, recognise, options, size)
+        try:
+            for result in remote:
+                batch.append(result)
+                if len(batch) >= size:
+                    flush()
+            flush()
+        finally:
+            close()
+    elif workers <= 1 or len(todo) <= 2:
         _init_worker(recognise, options)
         results: Iterator[FileResult] = map(_process, todo)
         for result in results:

@@ -17,9 +17,11 @@ def index_and_assign(
     recognise: bool = True,
     workers: int | None = None,
     crops: bool = False,
+    cluster: str | None = None,
 ) -> IndexSummary:
     """`memories index`: ingest and recognise new photos, name XMP faces, assign known people,
-    and bring the knowledge graph up to date."""
+    and bring the knowledge graph up to date. cluster: a Dask scheduler's address whose workers
+    read and recognise the photos (memories.cluster_workers); the rest runs here."""
     from memories.assignment import assign_new_faces
     from memories.clustering import apply_xmp_names
     from memories.faceless import assign_faceless
@@ -36,6 +38,7 @@ def index_and_assign(
         recognise=recognise,
         workers=workers,
         recogniser_options={"crops": crops, "models_dir": None},
+        cluster=cluster,
     )
     # Also when this run found nothing new but a killed one stored photos: each step picks up
     # what the database holds (unassigned faces, photos missing from the graph).
@@ -70,3 +73,16 @@ def cluster_and_graph(library: Library) -> Any:
     summary = recluster(library)
     rebuild_graph(library)
     return summary
+
+
+def cluster_library(path: str) -> dict[str, Any]:
+    """`memories cluster` for the library at `path`, opened here and nowhere else (one task of
+    `memories cluster --libraries`, possibly on a cluster worker): its summary, or its error."""
+    from memories.store import Library
+
+    try:
+        with Library(Path(path), create=False) as library:
+            summary = cluster_and_graph(library)
+    except OSError as error:  # a missing or unreadable library: its own line, the others go on
+        return {"library": path, "error": str(error)}
+    return {"library": path, "line": summary.line(), **summary.as_dict()}
