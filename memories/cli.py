@@ -395,10 +395,12 @@ def cluster(
         results = [cluster_library(str(folder.absolute())) for folder in folders]
     else:
         _need_cluster_extra()
-        from memories.cluster_workers import cluster_libraries
+        from memories.cluster_workers import map_whole
+        from memories.pipeline import cluster_library, library_lost
 
         try:
-            results = cluster_libraries(cluster_address, folders)
+            paths = [str(folder.absolute()) for folder in folders]
+            results = map_whole(cluster_address, paths, cluster_library, library_lost)
         except RuntimeError as error:
             _cluster_failed(cluster_address, error)
     lines = [f"{r['library']}: {r.get('line') or 'error: ' + str(r.get('error'))}" for r in results]

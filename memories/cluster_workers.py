@@ -7,22 +7,25 @@ killed worker and the scheduler re-runs the tasks it held, and a `WorkerPlugin` 
 per-worker setup the models need. Only this module imports dask (the optional extra
 `memories[cluster]`); a plain install never needs it.
 
-The driver stays the only writer of the SQLite library: workers return `FileResult`s, the driver
-stores them in batches exactly as a local run does (memories.ingest._run), in the order of the
-tasks, so asset ids come out as a plain run's. Workers read photos by path: the folders must be
+This module knows nothing of photos or libraries: the index (memories.ingest._run) and the CLI
+hand it the function to run per item, the per-worker setup and what a lost task becomes. The driver
+stays the only writer of the SQLite library: workers return ingest's `FileResult`s, the driver
+stores them in batches exactly as a local run does, in the order of the tasks, so asset ids come
+out as a plain run's. Workers read photos by path: the folders must be
 at the same path on the workers as on the driver (a shared mount); a path a worker cannot read is
 the usual one-line "skipped FILE: reason".
 
 Models reach each worker once: the driver reads the converted ONNX files once and registers them
 in a worker plugin; its `setup` writes any the worker lacks into the worker's model cache (same
-names, written atomically) and loads the recogniser (memories.ingest._init_worker) once per worker
-process, a restarted one included. Files that are not converted (the shipped MTCNN .onnx, dlib's
+names, written atomically) and runs the setup it was given (the index's `_init_worker`, which loads
+the recogniser) once per worker process, a restarted one included. Files that are not converted (the shipped MTCNN .onnx, dlib's
 shape predictor) come from the worker's own installed packages.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import uuid
 from collections import deque
@@ -31,8 +34,6 @@ from pathlib import Path
 from typing import Any
 
 from boltons.fileutils import atomic_save
-
-from memories.ingest import FileResult, FileTask
 
 try:
     import distributed
@@ -49,7 +50,7 @@ PLUGIN_NAME = "memories-models"
 # One task at a time per worker process: the recogniser (onnxruntime sessions, dlib) is shared
 # by the worker's threads; start workers with `--nthreads 1` and as many `--nworkers` as cores.
 _observe_lock = threading.Lock()
-_ready: tuple[bool, tuple[tuple[str, Any], ...]] | None = None  # what this worker process has loaded
+_ready: str | None = None  # the setup this worker process has run (its repr)
 
 
 class ClusterError(RuntimeError):
@@ -84,24 +85,26 @@ def converted_models(cache_dir: str | Path | None = None) -> dict[str, bytes]:
 
 
 class ModelsPlugin(WorkerPlugin):
-    """Puts the models on a worker (once per worker process) and loads the recogniser there."""
+    """Puts the model files on a worker and runs `setup(*setup_args)` there, once per worker
+    process (a later run registering the same setup finds it done)."""
 
-    def __init__(self, recognise: bool, options: dict[str, Any], files: dict[str, bytes]) -> None:
-        self.recognise = recognise
-        self.options = dict(options)
-        self.files = files
+    def __init__(
+        self, files: dict[str, bytes], models_folder: str | None, setup: Callable[..., None],
+        setup_args: tuple[Any, ...],
+    ) -> None:
+        self.files, self.models_folder = files, models_folder
+        self.run_setup, self.setup_args = setup, setup_args
 
     def setup(self, worker: Any) -> None:
         global _ready
-        from memories import ingest
         from recognition.models import models_dir
 
-        state = (self.recognise, tuple(sorted(self.options.items())))
+        state = repr((self.run_setup, self.setup_args))
         if _ready == state:  # registered again by a later run with the same models: nothing to do
             return
-        if self.recognise:
-            write_models(self.files, models_dir(self.options.get("models_dir")))
-        ingest._init_worker(self.recognise, self.options)
+        if self.files:
+            write_models(self.files, models_dir(self.models_folder))
+        self.run_setup(*self.setup_args)
         _ready = state
 
 
@@ -119,16 +122,14 @@ def write_models(files: dict[str, bytes], folder: Path) -> list[str]:
     return written
 
 
-def process_on_worker(task: FileTask) -> FileResult:
-    """One photo on a worker: ingest's own `_process`, one at a time per worker process; an
-    unexpected exception is the file's error, as in a local run."""
-    from memories import ingest
-
+def one_at_a_time(function: Callable[[Any], Any], failed: Callable[[Any, str], Any], item: Any) -> Any:
+    """function(item) on a worker, one at a time per worker process; an unexpected exception is
+    `failed(item, reason)`, as a local run turns it into the file's error."""
     with _observe_lock:
         try:
-            return ingest._process(task)
+            return function(item)
         except Exception as error:  # noqa: BLE001 - one bad photo must not stop the run
-            return FileResult(task.path, error=f"failed on a worker ({type(error).__name__}: {error})")
+            return failed(item, f"failed on a worker ({type(error).__name__}: {error})")
 
 
 def window_size(client: distributed.Client, batch: int) -> int:
@@ -142,13 +143,13 @@ def ordered_map(
     function: Callable[[Any], Any],
     items: Iterable[Any],
     window: int,
-    failed: Callable[[Any, BaseException], Any],
+    failed: Callable[[Any, str], Any],
     prefix: str,
 ) -> Iterator[Any]:
     """function(item) on the cluster for each item, at most `window` submitted ahead, results in
     the items' order. Keys are unique to this call, so a re-run computes afresh. A task that fails
     on the cluster (a worker died running it `allowed-failures` times: KilledWorker, or a lost
-    connection) gives `failed(item, error)` instead of stopping the run."""
+    connection) gives `failed(item, reason)` instead of stopping the run."""
     run = uuid.uuid4().hex[:12]
     pending: deque[tuple[Any, distributed.Future]] = deque()
     source = iter(enumerate(items))
@@ -167,37 +168,44 @@ def ordered_map(
         try:
             result = future.result()
         except Exception as error:  # noqa: BLE001 - KilledWorker, CancelledError, a lost worker
-            result = failed(item, error)
+            result = failed(item, f"failed on the cluster ({lost_reason(error)})")
         future.release()
         fill()
         yield result
 
 
-def lost_file(task: FileTask, error: BaseException) -> FileResult:
-    """A file whose task failed on the cluster: a skipped file with a one-line reason."""
-    return FileResult(task.path, error=f"failed on the cluster ({_reason(error)})")
-
-
-def _reason(error: BaseException) -> str:
+def lost_reason(error: BaseException) -> str:
+    """Why a task was lost on the cluster, in one line."""
     if isinstance(error, distributed.KilledWorker):
         return f"KilledWorker: the {error.allowed_failures + 1} workers that ran it died"
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0][:200]}" if text else type(error).__name__
 
 
-def index_results(
-    address: str, todo: list[FileTask], recognise: bool, options: dict[str, Any], batch: int
-) -> tuple[Iterator[FileResult], Callable[[], None]]:
-    """The todo's results from the cluster, in order, and a function that closes the connection."""
+def map_with_models(
+    address: str,
+    items: list[Any],
+    function: Callable[[Any], Any],
+    failed: Callable[[Any, str], Any],
+    setup: Callable[..., None],
+    setup_args: tuple[Any, ...],
+    models_folder: str | None,
+    send_models: bool,
+    batch: int,
+) -> tuple[Iterator[Any], Callable[[], None]]:
+    """function(item) for each item on the workers of the cluster at `address`, results in order
+    (`ordered_map`), after each worker got the converted models (when `send_models`) and ran
+    `setup(*setup_args)` once; and a function that closes the connection."""
     client = connect(address)
     try:
-        files = converted_models(options.get("models_dir")) if recognise else {}
-        client.register_plugin(ModelsPlugin(recognise, options, files), name=PLUGIN_NAME)
+        files = converted_models(models_folder) if send_models else {}
+        client.register_plugin(ModelsPlugin(files, models_folder, setup, setup_args), name=PLUGIN_NAME)
     except BaseException:
         client.close()
         raise
     results = ordered_map(
-        client, process_on_worker, todo, window_size(client, batch), lost_file, "memories-index"
+        client, functools.partial(one_at_a_time, function, failed), items, window_size(client, batch), failed,
+        "memories-index",
     )
 
     def close() -> None:
@@ -210,20 +218,13 @@ def index_results(
     return results, close
 
 
-def cluster_libraries(address: str, libraries: list[Path]) -> list[dict[str, Any]]:
-    """Each library's re-cluster (memories.pipeline.cluster_library) as one task on the cluster,
-    results in the order given."""
-    from memories.pipeline import cluster_library
-
-    paths = [str(Path(p).absolute()) for p in libraries]
+def map_whole(
+    address: str, items: list[Any], function: Callable[[Any], Any], failed: Callable[[Any, str], Any]
+) -> list[Any]:
+    """function(item) for each item as one task on the cluster (a whole library's re-cluster:
+    memories.pipeline.cluster_library), all submitted at once, results in the order given."""
     client = connect(address)
     try:
-        return list(ordered_map(
-            client, cluster_library, paths, len(paths), _lost_library, "memories-cluster"
-        ))
+        return list(ordered_map(client, function, items, len(items), failed, "memories-cluster"))
     finally:
         client.close()
-
-
-def _lost_library(path: str, error: BaseException) -> dict[str, Any]:
-    return {"library": path, "error": f"failed on the cluster ({_reason(error)})"}

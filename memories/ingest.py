@@ -182,6 +182,11 @@ def _process(task: FileTask | Path) -> FileResult:
     return result
 
 
+def _lost_file(task: FileTask, reason: str) -> FileResult:
+    """A file whose work failed on a cluster worker or was lost with it: skipped, with the reason."""
+    return FileResult(task.path, error=reason)
+
+
 def _attach_motion(result: FileResult, motion_path: Path) -> None:
     """A Live Photo's motion file, read with its still; a bad one leaves the still a photo."""
     from memories.videos import read_motion
@@ -359,10 +364,13 @@ def _run(
             batch.clear()
 
     if cluster is not None:
-        from memories.cluster_workers import index_results
+        from memories.cluster_workers import map_with_models
 
         size = max(1, min(settings.COMMIT_BATCH, len(todo) // 8 or 1))
-        remote, close = index_results(cluster, todo, recognise, options, size)
+        remote, close = map_with_models(
+            cluster, todo, _process, _lost_file, _init_worker, (recognise, options),
+            options.get("models_dir"), send_models=recognise, batch=size,
+        )
         try:
             for result in remote:
                 batch.append(result)

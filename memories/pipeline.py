@@ -86,3 +86,8 @@ def cluster_library(path: str) -> dict[str, Any]:
     except OSError as error:  # a missing or unreadable library: its own line, the others go on
         return {"library": path, "error": str(error)}
     return {"library": path, "line": summary.line(), **summary.as_dict()}
+
+
+def library_lost(path: str, reason: str) -> dict[str, Any]:
+    """A library whose re-cluster task was lost on the cluster: its error line."""
+    return {"library": path, "error": reason}

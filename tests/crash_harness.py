@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,12 +55,14 @@ class Kill:
     struck: bool  # the run was still going when the kill came (False: it had already exited)
 
 
-def kill_after(args: list[str], after: float) -> Kill:
-    """Start `memories ARGS`, kill -9 it `after` seconds later (if it is still running then)."""
+def kill_after(args: list[str], after: float, until: Callable[[], bool] | None = None) -> Kill:
+    """Start `memories ARGS`, kill -9 it `after` seconds later, or as soon as `until()` holds if
+    that comes first (a state the kill must find, whatever the machine's load), if it is still
+    running then."""
     process = subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     spawned: list[int] = [process.pid]
     deadline = time.monotonic() + after
-    while time.monotonic() < deadline and process.poll() is None:
+    while time.monotonic() < deadline and process.poll() is None and not (until and until()):
         spawned += descendants(process.pid)
         time.sleep(0.03)
     struck = process.poll() is None

@@ -47,14 +47,16 @@ def test_ordered_map_keeps_the_order_and_turns_failures_into_results(client: Any
             yield n
 
     results = cluster_workers.ordered_map(
-        client, _slow_square, items(), window=4, failed=lambda item, error: ("failed", item, str(error)),
+        client, _slow_square, items(), window=4, failed=lambda item, reason: ("failed", item, reason),
         prefix="test",
     )
     first = next(results)
     assert first == 0
     assert len(submitted) <= 5  # a window ahead, not everything at once
     rest = list(results)
-    assert [first, *rest] == [n * n if n != 7 else ("failed", 7, "seven") for n in range(12)]
+    assert [first, *rest] == [
+        n * n if n != 7 else ("failed", 7, "failed on the cluster (ValueError: seven)") for n in range(12)
+    ]
 
 
 def test_ordered_map_runs_again_on_a_second_call(client: Any) -> None:
@@ -67,11 +69,17 @@ def test_a_lost_task_is_a_skipped_file(tmp_path: Path) -> None:
     """A task whose workers kept dying (KilledWorker): one "skipped FILE: reason" line, no crash."""
     from types import SimpleNamespace
 
-    from memories.ingest import IndexSummary, _store
+    from memories.ingest import IndexSummary, _lost_file, _store
     from memories.store import Library
 
     error = distributed.KilledWorker("memories-index-x-0", SimpleNamespace(address="tcp://127.0.0.1:1"), 3)
-    result = cluster_workers.lost_file(FileTask(Path("/photos/a.jpg")), error)
+
+    def killer(_: object) -> None:
+        raise error
+
+    (result,) = cluster_workers.ordered_map(  # what the map makes of a task lost with its workers
+        _Raising(error), killer, [FileTask(Path("/photos/a.jpg"))], 1, _lost_file, "lost"
+    )
     lines: list[str] = []
     summary = IndexSummary()
     with Library(tmp_path / "lib") as library:
@@ -80,6 +88,36 @@ def test_a_lost_task_is_a_skipped_file(tmp_path: Path) -> None:
         "memories: skipped /photos/a.jpg: failed on the cluster (KilledWorker: the 4 workers that ran it died)"
     ]
     assert summary.skipped == {"failed on the cluster": 1}
+
+
+class _Raising:
+    """A client whose every future raises `error` (a task lost on the cluster)."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def submit(self, *_: object, **__: object) -> Any:
+        error = self.error
+
+        class Lost:
+            def result(self) -> None:
+                raise error
+
+            def release(self) -> None:
+                pass
+
+        return Lost()
+
+
+def test_a_failing_photo_on_a_worker_is_its_error_not_a_crash() -> None:
+    from memories.ingest import _lost_file
+
+    def broken(task: FileTask) -> None:
+        raise RuntimeError("decoder blew up")
+
+    result = cluster_workers.one_at_a_time(broken, _lost_file, FileTask(Path("/photos/b.jpg")))
+    assert result.path == Path("/photos/b.jpg")
+    assert result.error == "failed on a worker (RuntimeError: decoder blew up)"
 
 
 def test_models_are_written_whole_and_once(tmp_path: Path) -> None:

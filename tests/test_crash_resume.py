@@ -47,9 +47,8 @@ def _photos(tmp_path: Path, years: list[str]) -> Path:
     return photos
 
 
-def _kill_times(rng: random.Random, seconds: float, count: int, first_within: float = 1.0) -> list[float]:
-    """Kill times within the span of an uninterrupted run; the first within `first_within` of it."""
-    return [rng.uniform(0.05, first_within if i == 0 else 1.0) * seconds for i in range(count)]
+def _kill_times(rng: random.Random, seconds: float, count: int) -> list[float]:
+    return [rng.uniform(0.05, 1.0) * seconds for _ in range(count)]
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +91,10 @@ def _index_trials(tmp_path: Path, start: Path | None, photos: Path, seed: int) -
     for trial in range(KILLS // 2):
         library = fresh(f"killed{trial}")
         spawned: list[int] = []
-        for kill, after in enumerate(_kill_times(rng, seconds, 2, first_within=0.6)):
-            killed = kill_after(["index", str(photos), "-L", str(library), "--workers", "2"], after)
+        for kill, after in enumerate(_kill_times(rng, seconds, 2)):
+            # the first kill at its time, or once some but not all new photos are stored if sooner
+            until = (lambda lib=library: index_progress(lib).partial(before, total)) if kill == 0 else None
+            killed = kill_after(["index", str(photos), "-L", str(library), "--workers", "2"], after, until)
             spawned += killed.spawned
             if kill == 0:  # did the first kill cut the index short? (else the trial resumes nothing)
                 left = index_progress(library)
@@ -104,10 +105,10 @@ def _index_trials(tmp_path: Path, start: Path | None, photos: Path, seed: int) -
         run(["index", str(photos), "-L", str(library)])
         assert integrity_ok(library)
         assert library_state(library).differences(expected) == [], f"trial {trial}"
-    # The kills are drawn within the span of an uninterrupted run, timed on a machine whose load
-    # varies: most, not all, must find the index unfinished; at least one must land mid-way,
-    # leaving some but not all of the new photos stored (SQLite rows) for the resume to complete.
-    assert len(missed) <= KILLS // 4, f"first kills after the index of {seconds:.2f} s had finished: {missed}"
+    # A first kill comes at its drawn time or at the first partial library, so it finds the index
+    # at work however loaded the machine is (one that raced the end of a run is allowed); at least
+    # one must leave some but not all of the new photos stored (SQLite rows) for the resume.
+    assert len(missed) <= 1, f"first kills after the index of {seconds:.2f} s had finished: {missed}"
     assert any(partial), f"no kill left a partial library ({before} -> {total} assets)"
 
 
