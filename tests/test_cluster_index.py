@@ -116,6 +116,20 @@ def test_index_on_cluster_equals_plain_index(dask_cluster: Any, indexed_samples:
     assert differences(library, indexed_samples) == []
 
 
+def _start_index_until_partly_stored(
+    library: Path, address: str, total: int, output: int | None
+) -> subprocess.Popen[str]:
+    """`memories index --cluster` started, returned once some but not all photos are stored (or it
+    ended, or 600 s passed)."""
+    run = subprocess.Popen(
+        _index_command(library, address), cwd=REPO_ROOT, stdout=output, stderr=output, text=True
+    )
+    deadline = time.monotonic() + 600
+    while run.poll() is None and time.monotonic() < deadline and not 0 < index_progress(library).assets < total:
+        time.sleep(0.02)
+    return run
+
+
 def test_index_on_cluster_with_a_worker_killed(
     dask_cluster: Any, indexed_samples: Path, tmp_path: Path
 ) -> None:
@@ -123,20 +137,12 @@ def test_index_on_cluster_with_a_worker_killed(
     client.wait_for_workers(2, timeout=60)
     total = len(library_rows(indexed_samples)[0]) - 1
     library = tmp_path / "lib"
-    run = subprocess.Popen(
-        _index_command(library, cluster.scheduler_address),
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    run = _start_index_until_partly_stored(library, cluster.scheduler_address, total, subprocess.PIPE)
     stored_at_kill = None
-    deadline = time.monotonic() + 600
-    while run.poll() is None and time.monotonic() < deadline:
+    if run.poll() is None:
         stored = index_progress(library).assets
-        if 0 < stored < total:
-            victim = next(iter(client.run(os.getpid).values()))
-            os.kill(victim, signal.SIGKILL)
-            stored_at_kill = (stored, index_progress(library).assets)
-            break
-        time.sleep(0.02)
+        os.kill(next(iter(client.run(os.getpid).values())), signal.SIGKILL)  # one worker
+        stored_at_kill = (stored, index_progress(library).assets)
     stdout, stderr = run.communicate(timeout=600)
     assert stored_at_kill is not None, "the run ended before a worker could be killed mid-run"
     assert stored_at_kill[0] > 0 and stored_at_kill[1] < total, stored_at_kill  # the kill landed mid-run
@@ -153,13 +159,7 @@ def test_index_on_cluster_with_the_driver_killed(
     client.wait_for_workers(2, timeout=60)
     total = len(library_rows(indexed_samples)[0]) - 1
     library = tmp_path / "lib"
-    run = subprocess.Popen(
-        _index_command(library, cluster.scheduler_address),
-        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 600
-    while run.poll() is None and time.monotonic() < deadline and not 0 < index_progress(library).assets < total:
-        time.sleep(0.02)
+    run = _start_index_until_partly_stored(library, cluster.scheduler_address, total, subprocess.DEVNULL)
     run.send_signal(signal.SIGKILL)
     run.wait()
     stored = index_progress(library)
